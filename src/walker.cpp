@@ -1,0 +1,52 @@
+/*
+ * walker.cpp: small helpers for the context-tree walk (the walk itself is a
+ * template in walker.hpp so that each consumer's visitor is inlined).
+ */
+#include "walker.hpp"
+
+namespace memprof {
+
+const char *
+ContextTypeName(ContextType t)
+{
+	switch (t)
+	{
+		case ContextType::AllocSet:
+			return "AllocSet";
+		case ContextType::Slab:
+			return "Slab";
+		case ContextType::Generation:
+			return "Generation";
+		case ContextType::Unknown:
+			break;
+	}
+	return "unknown";
+}
+
+ContextType
+ContextTypeOf(MemoryContext cxt)
+{
+	/* PG16+: contexts carry a method id instead; revisit on port */
+	switch (nodeTag(cxt))
+	{
+		case T_AllocSetContext:
+			return ContextType::AllocSet;
+		case T_SlabContext:
+			return ContextType::Slab;
+		case T_GenerationContext:
+			return ContextType::Generation;
+		default:
+			return ContextType::Unknown;
+	}
+}
+
+int64
+CountContexts(MemoryContext root)
+{
+	int64		n = 0;
+
+	WalkContexts(root, [&n](const ContextVisit &) { n++; return true; });
+	return n;
+}
+
+}								/* namespace memprof */

@@ -1,0 +1,23 @@
+\echo Use "CREATE EXTENSION memprof_test" to load this file. \quit
+
+CREATE FUNCTION memprof_test_throw(kind text) RETURNS integer
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_destructors() RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_compare_core(
+    memprof_fn regprocedure DEFAULT 'memprof_contexts()'::regprocedure,
+    OUT core_contexts bigint, OUT memprof_contexts bigint,
+    OUT core_total_bytes bigint, OUT memprof_total_bytes bigint,
+    OUT core_used_bytes bigint, OUT memprof_used_bytes bigint,
+    OUT names_differing integer)
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_leak(bytes integer) RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_leak_free() RETURNS boolean
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_burst(bytes bigint) RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_tree(n integer, shape text) RETURNS integer
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_tree_drop() RETURNS boolean
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

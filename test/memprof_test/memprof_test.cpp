@@ -1,0 +1,287 @@
+/*
+ * memprof_test.cpp: test-only SQL functions for memprof's own tests.
+ *
+ * Built and installed only by test/run.  Every function is declared with
+ * memprof's MEMPROF_FUNCTION, so the tests of the C++/PostgreSQL boundary
+ * exercise memprof.so's own boundary code.
+ */
+#include "boundary.hpp"
+
+#include <map>
+#include <stdexcept>
+
+extern "C" {
+#include "utils/fmgroids.h"
+#include "executor/tuptable.h"
+#include "nodes/execnodes.h"
+PG_MODULE_MAGIC;
+}
+
+namespace {
+
+/* Long-lived contexts the leak and tree helpers allocate in. */
+MemoryContext leak_cxt = nullptr;
+MemoryContext tree_cxt = nullptr;
+int64		destructors_run = 0;
+
+struct CountsDestruction
+{
+	~CountsDestruction() { destructors_run++; }
+};
+
+}								/* namespace */
+
+/*---- the boundary ----*/
+
+/*
+ * memprof_test_throw(kind): raises an error of the given kind from C++.
+ * 'runtime_error', 'bad_alloc', 'int' throw C++ exceptions;
+ * 'memprof_error' throws memprof::Error (SQLSTATE 22023);
+ * 'pg_error' raises a PostgreSQL error (division_by_zero) inside PgCall
+ * while a C++ object with a destructor is alive in the calling frame;
+ * the destructor must run (see memprof_test_destructors()).
+ */
+MEMPROF_FUNCTION(memprof_test_throw)
+{
+	std::string kind(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	CountsDestruction guard;
+
+	if (kind == "runtime_error")
+		throw std::runtime_error("test exception from memprof_test");
+	if (kind == "bad_alloc")
+		throw std::bad_alloc();
+	if (kind == "int")
+		throw 42;
+	if (kind == "memprof_error")
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "test error %d", 7)
+			.Detail("Raised by memprof_test.").Hint("Nothing to do.");
+	if (kind == "pg_error")
+		memprof::PgCall([]() {
+			ereport(ERROR, (errcode(ERRCODE_DIVISION_BY_ZERO),
+							errmsg("test PostgreSQL error inside PgCall")));
+		});
+	if (kind == "none")
+		PG_RETURN_INT32(0);
+	throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "unknown kind \"%s\"", kind.c_str());
+}
+
+MEMPROF_FUNCTION(memprof_test_destructors)
+{
+	PG_RETURN_INT64(destructors_run);
+}
+
+/*---- agreement with core ----*/
+
+namespace {
+
+struct ViewSums
+{
+	int64		contexts = 0;
+	int64		total = 0;
+	int64		used = 0;
+	std::map<std::string, int64> per_name;
+};
+
+/* Calls a materialized SRF through fmgr with all its memory in `detached`. */
+Tuplestorestate *
+CallMaterialized(FmgrInfo *flinfo, MemoryContext detached, TupleDesc *desc)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	ReturnSetInfo *rsi = (ReturnSetInfo *) palloc0(sizeof(ReturnSetInfo));
+	ExprContext *econtext = (ExprContext *) palloc0(sizeof(ExprContext));
+
+	econtext->type = T_ExprContext;
+	econtext->ecxt_per_query_memory = detached;
+	econtext->ecxt_per_tuple_memory = detached;
+	rsi->type = T_ReturnSetInfo;
+	rsi->econtext = econtext;
+	rsi->allowedModes = SFRM_Materialize;
+	InitFunctionCallInfoData(*fcinfo, flinfo, 0, InvalidOid, NULL, (Node *) rsi);
+	(void) FunctionCallInvoke(fcinfo);
+	*desc = rsi->setDesc;
+	return rsi->setResult;
+}
+
+}								/* namespace */
+
+/*
+ * memprof_test_compare_core(memprof_fn regprocedure): reads core's
+ * pg_get_backend_memory_contexts() and memprof's function at the same point,
+ * inside this one call.  All memory of both calls (result tuplestores,
+ * tuple descriptors) lives in a context with no parent, outside the tree
+ * both walk, and both are called twice so that catalog caches are warm;
+ * the second pair must then see identical trees.
+ */
+MEMPROF_FUNCTION(memprof_test_compare_core)
+{
+	Oid			memprof_fn = PG_GETARG_OID(0);
+	ViewSums	core, ours;
+	TupleDesc	result_desc = nullptr;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	memprof::PgCall([&]() {
+		MemoryContext detached = AllocSetContextCreate((MemoryContext) NULL,
+													   "memprof_test detached",
+													   ALLOCSET_DEFAULT_SIZES);
+		MemoryContext old = MemoryContextSwitchTo(detached);
+		FmgrInfo	core_fn, our_fn;
+		Tuplestorestate *core_ts = nullptr;
+		Tuplestorestate *our_ts = nullptr;
+		TupleDesc	core_desc, our_desc;
+		TupleTableSlot *slot;
+
+		fmgr_info(F_PG_GET_BACKEND_MEMORY_CONTEXTS, &core_fn);
+		fmgr_info(memprof_fn, &our_fn);
+		for (int pass = 0; pass < 2; pass++)
+		{
+			core_ts = CallMaterialized(&core_fn, detached, &core_desc);
+			our_ts = CallMaterialized(&our_fn, detached, &our_desc);
+		}
+
+		/* now read both results; nothing here changes what was read */
+		slot = MakeSingleTupleTableSlot(core_desc, &TTSOpsMinimalTuple);
+		while (tuplestore_gettupleslot(core_ts, true, false, slot))
+		{
+			bool		isnull;
+			char	   *name = TextDatumGetCString(slot_getattr(slot, 1, &isnull));
+
+			core.contexts++;
+			core.total += DatumGetInt64(slot_getattr(slot, 5, &isnull));
+			core.used += DatumGetInt64(slot_getattr(slot, 9, &isnull));
+			core.per_name[name]++;
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		slot = MakeSingleTupleTableSlot(our_desc, &TTSOpsMinimalTuple);
+		while (tuplestore_gettupleslot(our_ts, true, false, slot))
+		{
+			bool		isnull;
+			char	   *name = TextDatumGetCString(slot_getattr(slot, 5, &isnull));
+
+			ours.contexts++;
+			ours.total += DatumGetInt64(slot_getattr(slot, 8, &isnull));
+			ours.used += DatumGetInt64(slot_getattr(slot, 10, &isnull));
+			ours.per_name[name]++;
+		}
+		ExecDropSingleTupleTableSlot(slot);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(detached);
+	});
+
+	int32		names_differing = 0;
+	for (const auto &kv : core.per_name)
+	{
+		auto		it = ours.per_name.find(kv.first);
+		if (it == ours.per_name.end() || it->second != kv.second)
+			names_differing++;
+	}
+	for (const auto &kv : ours.per_name)
+		if (core.per_name.find(kv.first) == core.per_name.end())
+			names_differing++;
+
+	values[0] = Int64GetDatum(core.contexts);
+	values[1] = Int64GetDatum(ours.contexts);
+	values[2] = Int64GetDatum(core.total);
+	values[3] = Int64GetDatum(ours.total);
+	values[4] = Int64GetDatum(core.used);
+	values[5] = Int64GetDatum(ours.used);
+	values[6] = Int32GetDatum(names_differing);
+	Datum		result = 0;
+	memprof::PgCall([&]() {
+		if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		result_desc = BlessTupleDesc(result_desc);
+		result = HeapTupleGetDatum(heap_form_tuple(result_desc, values, nulls));
+	});
+	return result;
+}
+
+/*---- leaks, bursts and big trees ----*/
+
+/*
+ * memprof_test_leak(bytes): allocates bytes in the long-lived context
+ * "memprof_test leaks" (a child of TopMemoryContext) and never frees them:
+ * a leak of exactly one chunk of that size per call.
+ */
+MEMPROF_FUNCTION(memprof_test_leak)
+{
+	int32		bytes = PG_GETARG_INT32(0);
+
+	if (bytes <= 0)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "bytes must be positive");
+	if (leak_cxt == nullptr)
+		leak_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test leaks",
+										 ALLOCSET_DEFAULT_SIZES);
+	char	   *p = static_cast<char *>(MemoryContextAlloc(leak_cxt, bytes));
+	memset(p, 0x5a, bytes);
+	PG_RETURN_INT64(static_cast<int64>(leak_cxt->mem_allocated));
+}
+
+MEMPROF_FUNCTION(memprof_test_leak_free)
+{
+	bool		had = (leak_cxt != nullptr);
+
+	if (leak_cxt != nullptr)
+		MemoryContextDelete(leak_cxt);
+	leak_cxt = nullptr;
+	PG_RETURN_BOOL(had);
+}
+
+/*
+ * memprof_test_burst(bytes): allocates bytes in the current context,
+ * touches them, frees them, all within the call.
+ */
+MEMPROF_FUNCTION(memprof_test_burst)
+{
+	int64		bytes = PG_GETARG_INT64(0);
+
+	if (bytes <= 0)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "bytes must be positive");
+	char	   *p = static_cast<char *>(MemoryContextAllocHuge(CurrentMemoryContext, bytes));
+	memset(p, 0x5a, bytes);
+	pfree(p);
+	PG_RETURN_INT64(bytes);
+}
+
+/*
+ * memprof_test_tree(n, shape): n contexts under "memprof_test tree",
+ * either a chain n deep ('deep') or n siblings ('wide').
+ */
+MEMPROF_FUNCTION(memprof_test_tree)
+{
+	int32		n = PG_GETARG_INT32(0);
+	std::string shape(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+
+	if (n < 0 || n > 1000000)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "n must be between 0 and 1000000");
+	if (shape != "deep" && shape != "wide")
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "shape must be deep or wide");
+	bool		deep = (shape == "deep");
+	memprof::PgCall([&]() {
+		MemoryContext parent;
+
+		if (tree_cxt != nullptr)
+			MemoryContextDelete(tree_cxt);
+		tree_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test tree",
+										 ALLOCSET_SMALL_SIZES);
+		parent = tree_cxt;
+		for (int32 i = 0; i < n; i++)
+		{
+			MemoryContext c = AllocSetContextCreate(parent, "memprof_test node",
+													ALLOCSET_SMALL_SIZES);
+			if (deep)
+				parent = c;
+		}
+	});
+	PG_RETURN_INT32(n);
+}
+
+MEMPROF_FUNCTION(memprof_test_tree_drop)
+{
+	bool		had = (tree_cxt != nullptr);
+
+	if (tree_cxt != nullptr)
+		MemoryContextDelete(tree_cxt);
+	tree_cxt = nullptr;
+	PG_RETURN_BOOL(had);
+}
