@@ -13,7 +13,7 @@ PGFILEDESC = "memprof - memory contexts of every PostgreSQL process"
 
 # pg_regress: every sql/*.sql except the install script, in name order.
 REGRESS = $(sort $(filter-out memprof--%,$(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --load-extension=memprof_test
+REGRESS_OPTS = --inputdir=. --load-extension=memprof --load-extension=memprof_test
 
 # PostgreSQL headers as system headers: their warnings under C++ -Wextra are
 # not ours to fix, and must not hide warnings in our code.

@@ -21,10 +21,10 @@ void		_PG_init(void);
  */
 MEMPROF_FUNCTION(memprof_contexts_fn)
 {
-	memprof::Sample sample;
+	memprof::ScratchSample scratch;
 
-	memprof::TakeSample(TopMemoryContext, sample);
-	memprof::EmitContextRows(fcinfo, sample);
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	memprof::EmitContextRows(fcinfo, scratch.get());
 	return (Datum) 0;
 }
 

@@ -2,67 +2,130 @@
  * rows.cpp: a Sample as rows of
  *   (id, parent_id, level, path, name, ident, type, total_bytes, free_bytes,
  *    used_bytes, nblocks, free_chunks)
+ *
+ * Cost matters here (the view must stay within 1.2x of core's, which
+ * returns fewer columns): the path array of each row is assembled directly
+ * from the names of its ancestors, kept on a stack by level in pre-order,
+ * with one palloc and a memcpy per element; construct_array's generic
+ * per-element work is not needed for a 1-D text array without nulls.
  */
 #include "rows.hpp"
 #include "boundary.hpp"
 
+extern "C" {
+#include "utils/lsyscache.h"
+}
+
 namespace memprof {
 
-static Datum
-TextDatum(std::string_view s)
+namespace {
+
+text *
+MakeText(std::string_view s)
 {
-	return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+	return cstring_to_text_with_len(s.data(), static_cast<int>(s.size()));
 }
+
+/*
+ * The ancestors of the current row: names[l] is the name at level l and
+ * bytes[l] the size of elements 0..l in an int-aligned text array.
+ */
+struct PathStack
+{
+	std::vector<text *> names;
+	std::vector<Size> bytes;
+
+	void Set(int32 level, text *name)
+	{
+		size_t		l = static_cast<size_t>(level);
+
+		if (names.size() <= l)
+		{
+			names.resize(l + 1);
+			bytes.resize(l + 1);
+		}
+		names[l] = name;
+		bytes[l] = (l > 0 ? bytes[l - 1] : 0) + INTALIGN(VARSIZE(name));
+	}
+};
+
+/* A text[] of names[0..level], lower bound 1, no nulls. */
+ArrayType *
+BuildPath(const PathStack &st, int32 level)
+{
+	Size		overhead = ARR_OVERHEAD_NONULLS(1);
+	Size		size = overhead + st.bytes[level];
+	ArrayType  *a = static_cast<ArrayType *>(palloc0(size));
+	char	   *p;
+
+	SET_VARSIZE(a, size);
+	a->ndim = 1;
+	a->dataoffset = 0;
+	a->elemtype = TEXTOID;
+	ARR_DIMS(a)[0] = level + 1;
+	ARR_LBOUND(a)[0] = 1;
+	p = ARR_DATA_PTR(a);
+	for (int32 l = 0; l <= level; l++)
+	{
+		text	   *n = st.names[l];
+
+		memcpy(p, n, VARSIZE(n));
+		p += INTALIGN(VARSIZE(n));	/* padding stays zero (palloc0) */
+	}
+	return a;
+}
+
+}								/* namespace */
 
 void
 EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 {
-	/* per-row name datums, reused as path elements of the descendants */
-	std::vector<Datum> names(sample.rows.size());
-	std::vector<Datum> path;
+	PathStack	stack;
 	Datum		type_names[4];
 
-	path.reserve(64);
+	stack.names.reserve(64);
+	stack.bytes.reserve(64);
 	PgCall([&]() {
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 		MemoryContext oldcxt;
+		MemoryContext rowcxt;
 
 		InitMaterializedSRF(fcinfo, 0);
 		if (rsinfo->setDesc->natts != kContextRowColumns)
 			elog(ERROR, "memprof: return type must have %d columns, not %d",
 				 kContextRowColumns, rsinfo->setDesc->natts);
 
-		/* values live as long as the result: build them in its context */
+		/*
+		 * Names stay alive while they are ancestors (they live in the
+		 * per-query context); each row's own datums go in a small context
+		 * reset after every row.
+		 */
 		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		for (int t = 0; t < 4; t++)
-			type_names[t] = TextDatum(ContextTypeName(static_cast<ContextType>(t)));
+			type_names[t] = PointerGetDatum(MakeText(ContextTypeName(static_cast<ContextType>(t))));
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows",
+									   ALLOCSET_DEFAULT_SIZES);
 
-		for (size_t i = 0; i < sample.rows.size(); i++)
+		for (const SampleRow &r : sample.rows)
 		{
-			const SampleRow &r = sample.rows[i];
 			Datum		values[kContextRowColumns];
 			bool		nulls[kContextRowColumns] = {false};
-			ArrayType  *arr;
+			text	   *name;
 
 			CHECK_FOR_INTERRUPTS();
-			names[i] = TextDatum(sample.Name(r));
+			/* a node's name outlives the row only if it has children */
+			name = MakeText(sample.Name(r));
+			stack.Set(r.level, name);
 
-			/* path: the ancestors' names (already built), then our own */
-			path.resize(static_cast<size_t>(r.level) + 1);
-			path[r.level] = names[i];
-			for (const SampleRow *p = sample.Parent(r); p != nullptr; p = sample.Parent(*p))
-				path[p->level] = names[p->id - 1];
-			arr = construct_array(path.data(), r.level + 1, TEXTOID, -1, false,
-								  TYPALIGN_INT);
-
+			MemoryContextSwitchTo(rowcxt);
 			values[0] = Int32GetDatum(r.id);
 			values[1] = Int32GetDatum(r.parent_id);
 			nulls[1] = (r.parent_id == 0);
 			values[2] = Int32GetDatum(r.level);
-			values[3] = PointerGetDatum(arr);
-			values[4] = names[i];
+			values[3] = PointerGetDatum(BuildPath(stack, r.level));
+			values[4] = PointerGetDatum(name);
 			if (sample.HasIdent(r))
-				values[5] = TextDatum(sample.Ident(r));
+				values[5] = PointerGetDatum(MakeText(sample.Ident(r)));
 			else
 				nulls[5] = true;
 			values[6] = type_names[static_cast<int>(r.type)];
@@ -72,10 +135,10 @@ EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 			values[10] = Int64GetDatum(r.nblocks);
 			values[11] = Int64GetDatum(r.free_chunks);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			pfree(arr);
-			if (nulls[5] == false)
-				pfree(DatumGetPointer(values[5]));
+			MemoryContextReset(rowcxt);
+			MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		}
+		MemoryContextDelete(rowcxt);
 		MemoryContextSwitchTo(oldcxt);
 	});
 }

@@ -44,6 +44,38 @@ Sample::Add(const SampleRow &proto, std::string_view name,
 	rows.push_back(r);
 }
 
+namespace {
+Sample	   *shared_scratch = nullptr;	/* allocated once, never freed */
+bool		shared_scratch_busy = false;
+}
+
+ScratchSample::ScratchSample() : sample_(nullptr), owns_shared_(false)
+{
+	if (!shared_scratch_busy)
+	{
+		if (shared_scratch == nullptr)
+			shared_scratch = new Sample();
+		shared_scratch_busy = true;
+		owns_shared_ = true;
+		sample_ = shared_scratch;
+	}
+	else
+		sample_ = new Sample();
+}
+
+ScratchSample::~ScratchSample()
+{
+	if (owns_shared_)
+	{
+		/* keep the capacity, drop a huge one so one odd call cannot pin it */
+		if (sample_->rows.capacity() > 1000000)
+			*sample_ = Sample();
+		shared_scratch_busy = false;
+	}
+	else
+		delete sample_;
+}
+
 void
 TakeSample(MemoryContext root, Sample &out)
 {

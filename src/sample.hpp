@@ -69,6 +69,26 @@ public:
 			 const char *ident, size_t ident_len);
 };
 
+/*
+ * A Sample reused across calls in this process, so that reading a big tree
+ * again does not malloc (and page-fault in) fresh buffers each time.  If
+ * the process-wide one is in use (a nested call, or an interrupt that
+ * samples while a view is being emitted), a private one is used instead.
+ */
+class ScratchSample
+{
+public:
+	ScratchSample();
+	~ScratchSample();
+	ScratchSample(const ScratchSample &) = delete;
+	ScratchSample &operator=(const ScratchSample &) = delete;
+	Sample &get() { return *sample_; }
+
+private:
+	Sample	   *sample_;
+	bool		owns_shared_;
+};
+
 /* Samples the tree under root (normally TopMemoryContext). */
 void		TakeSample(MemoryContext root, Sample &out);
 

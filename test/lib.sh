@@ -19,7 +19,7 @@ ensure_packages() {
 	local need=()
 	local p
 	for p in postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap \
-		libtap-parser-sourcehandler-pgtap-perl make g++ "$@"; do
+		libtap-parser-sourcehandler-pgtap-perl make g++ python3 "$@"; do
 		dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 	done
 	[ ${#need[@]} -eq 0 ] && return 0

@@ -135,6 +135,11 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 		fmgr_info(memprof_fn, &our_fn);
 		for (int pass = 0; pass < 2; pass++)
 		{
+			/* big results spill to temporary files: end them properly */
+			if (core_ts != nullptr)
+				tuplestore_end(core_ts);
+			if (our_ts != nullptr)
+				tuplestore_end(our_ts);
 			core_ts = CallMaterialized(&core_fn, detached, &core_desc);
 			our_ts = CallMaterialized(&our_fn, detached, &our_desc);
 		}
@@ -164,6 +169,8 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 			ours.per_name[name]++;
 		}
 		ExecDropSingleTupleTableSlot(slot);
+		tuplestore_end(core_ts);
+		tuplestore_end(our_ts);
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(detached);
 	});
