@@ -3,7 +3,10 @@ MODULE_big = memprof
 OBJS = \
 	src/boundary.o \
 	src/entry.o \
+	src/leakcheck.o \
+	src/pathfold.o \
 	src/rows.o \
+	src/snapshot.o \
 	src/sample.o \
 	src/walker.o
 

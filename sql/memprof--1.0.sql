@@ -63,3 +63,298 @@ REVOKE ALL ON FUNCTION memprof_contexts() FROM PUBLIC;
 REVOKE ALL ON memprof_contexts, memprof_context_groups FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION memprof_contexts() TO pg_read_all_stats;
 GRANT SELECT ON memprof_contexts, memprof_context_groups TO pg_read_all_stats;
+
+/*---- snapshots ----*/
+
+/*
+ * One row per snapshot.  pid, backend_type and backend_start say whose tree
+ * it is (a snapshot of another process, taken by memprof_snapshot(label,
+ * pid), lands here the same way); truncated/omitted_contexts say whether the
+ * tree was cut to fit a buffer.  is_baseline marks the baseline of its
+ * backend for memprof_leaks.
+ */
+CREATE TABLE memprof_snapshot_header (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    label text,
+    pid integer NOT NULL,
+    backend_type text NOT NULL,
+    backend_start timestamptz,
+    taken_at timestamptz NOT NULL,
+    contexts integer NOT NULL,
+    total_bytes bigint NOT NULL,
+    free_bytes bigint NOT NULL,
+    nblocks bigint NOT NULL,
+    truncated boolean NOT NULL DEFAULT false,
+    omitted_contexts integer NOT NULL DEFAULT 0,
+    is_baseline boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ON memprof_snapshot_header (pid, backend_start, id);
+
+/*
+ * One row per context of a snapshot, compact: no path (it is rebuilt from
+ * parent_id), the type as one "char" (a AllocSet, s Slab, g Generation).
+ * No foreign key: its per-row trigger would cost more than the insert;
+ * rows go and come only through memprof's functions.
+ */
+CREATE TABLE memprof_snapshot_context (
+    snapshot_id bigint NOT NULL,
+    id integer NOT NULL,
+    parent_id integer NOT NULL,      -- 0 for the root
+    level integer NOT NULL,
+    type "char" NOT NULL,
+    name text NOT NULL,
+    ident text,
+    total_bytes bigint NOT NULL,
+    free_bytes bigint NOT NULL,
+    nblocks bigint NOT NULL,
+    free_chunks bigint NOT NULL,
+    PRIMARY KEY (snapshot_id, id)
+);
+
+-- snapshots are user data: pg_dump keeps them
+SELECT pg_catalog.pg_extension_config_dump('memprof_snapshot_header', '');
+SELECT pg_catalog.pg_extension_config_dump('memprof_snapshot_context', '');
+
+CREATE VIEW memprof_snapshots AS
+    SELECT id, label, pid, backend_type, backend_start, taken_at, contexts,
+           total_bytes, free_bytes, total_bytes - free_bytes AS used_bytes,
+           nblocks, truncated, omitted_contexts, is_baseline
+      FROM memprof_snapshot_header;
+
+COMMENT ON VIEW memprof_snapshots IS 'stored memory-context snapshots, one row each';
+
+/*
+ * Writing functions run as the extension owner (SECURITY DEFINER, fixed
+ * search_path), so readers need only SELECT on the tables and cannot alter
+ * them directly.  They sample the calling backend; nothing of the caller's
+ * input becomes SQL text.
+ */
+CREATE FUNCTION memprof_snapshot(label text DEFAULT NULL) RETURNS bigint
+AS 'MODULE_PATHNAME', 'memprof_snapshot_fn'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_snapshot(text) IS
+'stores the calling backend''s context tree as a snapshot and returns its id';
+
+CREATE FUNCTION memprof_baseline(label text DEFAULT 'baseline') RETURNS bigint
+AS 'MODULE_PATHNAME', 'memprof_baseline_fn'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_baseline(text) IS
+'takes a snapshot and makes it this backend''s baseline for memprof_leaks';
+
+CREATE FUNCTION memprof_set_baseline(id bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'memprof_set_baseline_fn'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_set_baseline(bigint) IS
+'makes an existing snapshot the baseline of its backend';
+
+CREATE FUNCTION memprof_snapshot_drop(id bigint) RETURNS boolean
+AS 'MODULE_PATHNAME', 'memprof_snapshot_drop_fn'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_snapshot_drop(bigint) IS 'deletes one snapshot';
+
+/*
+ * Retention, besides memprof.max_snapshots (applied on every new snapshot):
+ * delete all but the newest keep_last, and/or those older than older_than.
+ */
+CREATE FUNCTION memprof_snapshot_prune(keep_last integer DEFAULT NULL,
+                                       older_than interval DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF keep_last IS NULL AND older_than IS NULL THEN
+        RAISE EXCEPTION 'memprof_snapshot_prune needs keep_last or older_than'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF keep_last < 0 THEN
+        RAISE EXCEPTION 'keep_last must not be negative, not %', keep_last
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH gone AS (
+        DELETE FROM @extschema@.memprof_snapshot_header h
+         WHERE (older_than IS NOT NULL AND h.taken_at < now() - older_than)
+            OR (keep_last IS NOT NULL AND h.id NOT IN (
+                    SELECT id FROM @extschema@.memprof_snapshot_header
+                     ORDER BY id DESC LIMIT keep_last))
+        RETURNING h.id),
+    ctx AS (
+        DELETE FROM @extschema@.memprof_snapshot_context c
+         WHERE c.snapshot_id IN (SELECT id FROM gone))
+    SELECT count(*) INTO n FROM gone;
+    RETURN n;
+END $$;
+
+CREATE FUNCTION memprof_snapshot_contexts(
+    snapshot_id bigint,
+    OUT id integer, OUT parent_id integer, OUT level integer, OUT path text[],
+    OUT name text, OUT ident text, OUT type text, OUT total_bytes bigint,
+    OUT free_bytes bigint, OUT used_bytes bigint, OUT nblocks bigint,
+    OUT free_chunks bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_snapshot_contexts_fn'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION memprof_snapshot_contexts(bigint) IS
+'a stored snapshot with the columns of memprof_contexts';
+
+CREATE FUNCTION memprof_diff(
+    from_id bigint, to_id bigint,
+    OUT path text[],
+    OUT contexts_from bigint, OUT contexts_to bigint, OUT contexts_delta bigint,
+    OUT total_bytes_from bigint, OUT total_bytes_to bigint, OUT total_bytes_delta bigint,
+    OUT used_bytes_from bigint, OUT used_bytes_to bigint, OUT used_bytes_delta bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_diff_fn'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION memprof_diff(bigint, bigint) IS
+'growth per context path between two snapshots, largest used-bytes growth first, then a totals row with path NULL';
+
+/*
+ * Each backend's baseline against its latest later snapshot, paths that
+ * grew (used or total bytes, or context count) plus the totals row.
+ */
+CREATE VIEW memprof_leaks AS
+    SELECT b.pid, b.backend_type, b.id AS baseline_id, l.id AS latest_id,
+           b.label AS baseline_label, l.label AS latest_label,
+           l.taken_at - b.taken_at AS elapsed, d.*
+      FROM memprof_snapshot_header b
+      CROSS JOIN LATERAL (
+            SELECT s.id, s.label, s.taken_at FROM memprof_snapshot_header s
+             WHERE s.pid = b.pid
+               AND s.backend_start IS NOT DISTINCT FROM b.backend_start
+               AND s.id > b.id
+             ORDER BY s.id DESC LIMIT 1) l
+      CROSS JOIN LATERAL memprof_diff(b.id, l.id) d
+     WHERE b.is_baseline
+       AND (d.path IS NULL OR d.used_bytes_delta > 0 OR d.total_bytes_delta > 0
+            OR d.contexts_delta > 0);
+COMMENT ON VIEW memprof_leaks IS
+'each backend''s baseline snapshot against its latest snapshot: the paths that grew, and the totals';
+
+/*---- leak check ----*/
+
+CREATE FUNCTION memprof_leak_check(
+    sql text, iterations integer DEFAULT 100, warmup integer DEFAULT 10,
+    OUT path text[], OUT scope text,
+    OUT contexts_first bigint, OUT contexts_last bigint,
+    OUT used_bytes_first bigint, OUT used_bytes_last bigint, OUT growth_bytes bigint,
+    OUT slope_bytes_per_iteration float8, OUT r_squared float8, OUT verdict text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_leak_check_fn'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION memprof_leak_check(text, integer, integer) IS
+'runs sql repeatedly in this backend (caller''s privileges) and fits used-bytes growth per context path: leak, growing or stable';
+
+CREATE FUNCTION memprof_leak_fit(
+    snapshot_ids bigint[],
+    OUT path text[], OUT scope text,
+    OUT contexts_first bigint, OUT contexts_last bigint,
+    OUT used_bytes_first bigint, OUT used_bytes_last bigint, OUT growth_bytes bigint,
+    OUT slope_bytes_per_iteration float8, OUT r_squared float8, OUT verdict text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_leak_fit_fn'
+LANGUAGE C STABLE;
+COMMENT ON FUNCTION memprof_leak_fit(bigint[]) IS
+'the leak-check fit over stored snapshots, in the order given';
+
+/*
+ * Across transactions: runs sql, COMMITs, snapshots, warmup + iterations
+ * times; run_label (returned) labels the snapshots, and
+ *     SELECT * FROM memprof_leak_fit_label(run_label);
+ * gives the fit.  If the statement fails (or is cancelled), the run's
+ * snapshots are deleted and the error is raised with the iteration number.
+ */
+CREATE PROCEDURE memprof_leak_check_xact(sql text, iterations integer DEFAULT 100,
+                                         warmup integer DEFAULT 10,
+                                         INOUT run_label text DEFAULT NULL)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    failed boolean := false;
+    err_state text;
+    err_msg text;
+    err_detail text;
+BEGIN
+    IF sql IS NULL OR btrim(sql, E' \t\r\n;') = '' THEN
+        RAISE EXCEPTION 'statement must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF iterations IS NULL OR iterations < 3 OR iterations > 1000 THEN
+        RAISE EXCEPTION 'iterations must be between 3 and 1000, not %', iterations
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF warmup IS NULL OR warmup < 0 OR warmup > 1000 THEN
+        RAISE EXCEPTION 'warmup must be between 0 and 1000, not %', warmup
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    run_label := coalesce(run_label, format('memprof_leak_check_xact %s %s',
+                                            pg_backend_pid(), clock_timestamp()));
+    FOR i IN 1 .. warmup + iterations LOOP
+        BEGIN
+            EXECUTE sql;
+        EXCEPTION WHEN OTHERS OR query_canceled THEN
+            failed := true;
+            GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE,
+                                    err_msg = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL;
+        END;
+        IF failed THEN
+            -- nothing half-recorded: this run's snapshots go
+            PERFORM @extschema@.memprof_snapshot_drop(s.id)
+               FROM @extschema@.memprof_snapshots s
+              WHERE s.label IN (run_label, run_label || ' (warm-up)');
+            COMMIT;
+            IF err_detail IS NULL OR err_detail = '' THEN
+                RAISE EXCEPTION 'memprof_leak_check_xact iteration % of %: %',
+                    i, warmup + iterations, err_msg USING ERRCODE = err_state;
+            ELSE
+                RAISE EXCEPTION 'memprof_leak_check_xact iteration % of %: %',
+                    i, warmup + iterations, err_msg
+                    USING ERRCODE = err_state, DETAIL = err_detail;
+            END IF;
+        END IF;
+        COMMIT;
+        -- warm-up iterations snapshot too (the snapshot code's own caches
+        -- then settle before measuring), under a label dropped at the end
+        PERFORM @extschema@.memprof_snapshot(
+            CASE WHEN i > warmup THEN run_label ELSE run_label || ' (warm-up)' END);
+        COMMIT;
+    END LOOP;
+    PERFORM @extschema@.memprof_snapshot_drop(s.id)
+       FROM @extschema@.memprof_snapshots s WHERE s.label = run_label || ' (warm-up)';
+    COMMIT;
+END $$;
+COMMENT ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) IS
+'leak check across transactions: commits between iterations; fit with memprof_leak_fit_label(run_label)';
+
+CREATE FUNCTION memprof_leak_fit_label(run_label text,
+    OUT path text[], OUT scope text,
+    OUT contexts_first bigint, OUT contexts_last bigint,
+    OUT used_bytes_first bigint, OUT used_bytes_last bigint, OUT growth_bytes bigint,
+    OUT slope_bytes_per_iteration float8, OUT r_squared float8, OUT verdict text)
+RETURNS SETOF record
+LANGUAGE sql STABLE
+AS $$
+    SELECT * FROM @extschema@.memprof_leak_fit(
+        (SELECT array_agg(id ORDER BY id) FROM @extschema@.memprof_snapshot_header
+          WHERE label = run_label))
+$$;
+
+/*---- privileges ----*/
+REVOKE ALL ON memprof_snapshot_header, memprof_snapshot_context FROM PUBLIC;
+REVOKE ALL ON memprof_snapshots, memprof_leaks FROM PUBLIC;
+REVOKE ALL ON FUNCTION memprof_snapshot(text), memprof_baseline(text),
+    memprof_set_baseline(bigint), memprof_snapshot_drop(bigint),
+    memprof_snapshot_prune(integer, interval), memprof_snapshot_contexts(bigint),
+    memprof_diff(bigint, bigint), memprof_leak_check(text, integer, integer),
+    memprof_leak_fit(bigint[]), memprof_leak_fit_label(text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) FROM PUBLIC;
+
+GRANT SELECT ON memprof_snapshot_header, memprof_snapshot_context TO pg_read_all_stats;
+GRANT SELECT ON memprof_snapshots, memprof_leaks TO pg_read_all_stats;
+GRANT EXECUTE ON FUNCTION memprof_snapshot(text), memprof_baseline(text),
+    memprof_set_baseline(bigint), memprof_snapshot_drop(bigint),
+    memprof_snapshot_prune(integer, interval), memprof_snapshot_contexts(bigint),
+    memprof_diff(bigint, bigint), memprof_leak_check(text, integer, integer),
+    memprof_leak_fit(bigint[]), memprof_leak_fit_label(text) TO pg_read_all_stats;
+GRANT EXECUTE ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) TO pg_read_all_stats;

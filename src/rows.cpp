@@ -12,6 +12,8 @@
 #include "rows.hpp"
 #include "boundary.hpp"
 
+#include <cmath>
+
 extern "C" {
 #include "utils/lsyscache.h"
 }
@@ -139,6 +141,130 @@ EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 			MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 		}
 		MemoryContextDelete(rowcxt);
+		MemoryContextSwitchTo(oldcxt);
+	});
+}
+
+namespace {
+
+/*
+ * text[] of a path's names, in the current memory context.  Called inside
+ * PgCall: no object with a destructor in this frame.
+ */
+Datum
+PathArray(const PathIndex &index, int32 path)
+{
+	int32		n = index.Level(path) + 1;
+	Datum	   *elems = static_cast<Datum *>(palloc(sizeof(Datum) * n));
+
+	for (int32 p = path; p >= 0; p = index.Parent(p))
+		elems[index.Level(p)] = PointerGetDatum(MakeText(index.Name(p)));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+struct DiffRow
+{
+	int32		path;			/* -1: totals */
+	PathFigures from, to;
+};
+
+}								/* namespace */
+
+void
+EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
+{
+	PathIndex	index;
+	std::vector<PathFigures> f, t;
+	std::vector<DiffRow> rows;
+	DiffRow		total{-1, {}, {}};
+
+	index.Fold(from, f);
+	index.Fold(to, t);
+	f.resize(index.Size());		/* paths only in `to` */
+	rows.reserve(index.Size());
+	for (size_t p = 0; p < index.Size(); p++)
+	{
+		rows.push_back(DiffRow{static_cast<int32>(p), f[p], t[p]});
+		total.from.contexts += f[p].contexts;
+		total.from.total_bytes += f[p].total_bytes;
+		total.from.used_bytes += f[p].used_bytes;
+		total.to.contexts += t[p].contexts;
+		total.to.total_bytes += t[p].total_bytes;
+		total.to.used_bytes += t[p].used_bytes;
+	}
+	std::sort(rows.begin(), rows.end(), [](const DiffRow &a, const DiffRow &b) {
+		int64		ga = a.to.used_bytes - a.from.used_bytes;
+		int64		gb = b.to.used_bytes - b.from.used_bytes;
+
+		if (ga != gb)
+			return ga > gb;
+		return (a.to.total_bytes - a.from.total_bytes) > (b.to.total_bytes - b.from.total_bytes);
+	});
+	rows.push_back(total);
+
+	PgCall([&]() {
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		MemoryContext oldcxt;
+
+		InitMaterializedSRF(fcinfo, 0);
+		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		for (const DiffRow &r : rows)
+		{
+			Datum		v[10];
+			bool		nulls[10] = {false};
+
+			CHECK_FOR_INTERRUPTS();
+			if (r.path >= 0)
+				v[0] = PathArray(index, r.path);
+			else
+				nulls[0] = true;
+			v[1] = Int64GetDatum(r.from.contexts);
+			v[2] = Int64GetDatum(r.to.contexts);
+			v[3] = Int64GetDatum(r.to.contexts - r.from.contexts);
+			v[4] = Int64GetDatum(r.from.total_bytes);
+			v[5] = Int64GetDatum(r.to.total_bytes);
+			v[6] = Int64GetDatum(r.to.total_bytes - r.from.total_bytes);
+			v[7] = Int64GetDatum(r.from.used_bytes);
+			v[8] = Int64GetDatum(r.to.used_bytes);
+			v[9] = Int64GetDatum(r.to.used_bytes - r.from.used_bytes);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+		}
+		MemoryContextSwitchTo(oldcxt);
+	});
+}
+
+void
+EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds &t)
+{
+	std::vector<FitRow> rows = fit.Fit(t);
+
+	PgCall([&]() {
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		MemoryContext oldcxt;
+
+		InitMaterializedSRF(fcinfo, 0);
+		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		for (const FitRow &r : rows)
+		{
+			Datum		v[10];
+			bool		nulls[10] = {false};
+
+			if (r.path >= 0)
+				v[0] = PathArray(fit.Index(), r.path);
+			else
+				nulls[0] = true;
+			v[1] = PointerGetDatum(MakeText(r.path >= 0 ? PathScopeName(r.scope) : "overall"));
+			v[2] = Int64GetDatum(r.contexts_first);
+			v[3] = Int64GetDatum(r.contexts_last);
+			v[4] = Int64GetDatum(r.used_first);
+			v[5] = Int64GetDatum(r.used_last);
+			v[6] = Int64GetDatum(r.used_last - r.used_first);
+			v[7] = Float8GetDatum(r.slope);
+			v[8] = Float8GetDatum(r.r2);
+			nulls[8] = std::isnan(r.r2);
+			v[9] = PointerGetDatum(MakeText(r.verdict));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+		}
 		MemoryContextSwitchTo(oldcxt);
 	});
 }

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "leakcheck.hpp"
 #include "sample.hpp"
 
 namespace memprof {
@@ -16,5 +17,15 @@ constexpr int kContextRowColumns = 12;
  * PostgreSQL only inside PgCall.
  */
 void		EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample);
+
+/*
+ * Rows of memprof_diff: one per path present in either sample, largest
+ * used-bytes growth first, then a totals row (path NULL).
+ */
+void		EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to);
+
+/* Rows of memprof_leak_check / memprof_leak_fit. */
+void		EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit,
+						const LeakThresholds &t);
 
 }								/* namespace memprof */

@@ -11,7 +11,7 @@ CREATE FUNCTION memprof_test_compare_core(
     OUT core_used_bytes bigint, OUT memprof_used_bytes bigint,
     OUT names_differing integer)
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
-CREATE FUNCTION memprof_test_leak(bytes integer) RETURNS bigint
+CREATE FUNCTION memprof_test_leak(bytes integer, scope text DEFAULT 'session') RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION memprof_test_leak_free() RETURNS boolean
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

@@ -15,6 +15,17 @@ extern "C" {
 #include "executor/tuptable.h"
 #include "nodes/execnodes.h"
 PG_MODULE_MAGIC;
+
+/*
+ * Our own (empty) _PG_init: without it, PostgreSQL's dlsym(handle,
+ * "_PG_init") on this library would find memprof.so's (a dependency of
+ * this one) and run it a second time.
+ */
+void		_PG_init(void);
+void
+_PG_init(void)
+{
+}
 }
 
 namespace {
@@ -206,16 +217,29 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 /*---- leaks, bursts and big trees ----*/
 
 /*
- * memprof_test_leak(bytes): allocates bytes in the long-lived context
- * "memprof_test leaks" (a child of TopMemoryContext) and never frees them:
- * a leak of exactly one chunk of that size per call.
+ * memprof_test_leak(bytes, scope DEFAULT 'session'): allocates bytes in the
+ * long-lived context "memprof_test leaks" (a child of TopMemoryContext) and
+ * never frees them: a leak of exactly one chunk of that size per call.
+ * With scope 'transaction' the chunk goes in TopTransactionContext instead,
+ * which the end of the transaction releases.
  */
 MEMPROF_FUNCTION(memprof_test_leak)
 {
 	int32		bytes = PG_GETARG_INT32(0);
+	std::string scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
 
 	if (bytes <= 0)
 		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "bytes must be positive");
+	if (scope == "transaction")
+	{
+		/* released at transaction end: growth, not a leak */
+		char	   *p = static_cast<char *>(MemoryContextAlloc(TopTransactionContext, bytes));
+
+		memset(p, 0x5a, bytes);
+		PG_RETURN_INT64(static_cast<int64>(TopTransactionContext->mem_allocated));
+	}
+	if (scope != "session")
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "scope must be session or transaction");
 	if (leak_cxt == nullptr)
 		leak_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test leaks",
 										 ALLOCSET_DEFAULT_SIZES);
