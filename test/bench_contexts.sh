@@ -16,37 +16,13 @@ cd "$(dirname "$0")/.."
 RUNS=${1:-200}
 TABLES=${BENCH_TABLES:-3000}
 
-if [ -n "${BENCH_PGPORT:-}" ]; then
-	export PGHOST=${BENCH_PGHOST:-/tmp} PGPORT=$BENCH_PGPORT PGUSER=${PGUSER:-postgres}
-else
-	ensure_packages
-	build_install >/dev/null
-	DIR=/tmp/memprof-bench PORT=54331
-	trap 'cluster_stop $DIR' EXIT
-	cluster_init "$DIR"
-	cluster_start "$DIR" "$PORT" memprof
-	export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
-fi
-PSQL="$PGBIN/psql -X -q -v ON_ERROR_STOP=1"
-
-$PSQL -c "DROP DATABASE IF EXISTS memprof_bench" -c "CREATE DATABASE memprof_bench" >/dev/null
-$PSQL -d memprof_bench >/dev/null <<SQL
-CREATE EXTENSION memprof;
-SELECT format('CREATE TABLE bench_t%s (id int PRIMARY KEY, v int); CREATE INDEX ON bench_t%s (v)', i, i)
-  FROM generate_series(1, $TABLES) i
-\gexec
-SQL
+. test/bench_lib.sh
+bench_cluster 54331
+bench_db "$TABLES"
 
 $PSQL -d memprof_bench <<SQL
 \set QUIET on
--- touch every table once in this session: its relcache entry and both
--- index entries get their own contexts (one statement each, so that
--- locks are released as it goes)
-\o /dev/null
-SELECT format('SELECT * FROM bench_t%s WHERE id = 1 AND v = 1', i)
-  FROM generate_series(1, $TABLES) i
-\gexec
-\o
+$(bench_touch_sql "$TABLES")
 SELECT count(*) AS contexts_in_this_backend FROM pg_backend_memory_contexts;
 CREATE TEMP TABLE timings (run int, which text, ms float8);
 DO \$\$

@@ -1,0 +1,47 @@
+-- pgTAP: snapshots and the leak check: SQLSTATEs of bad input, privileges.
+BEGIN;
+SELECT plan(24);
+
+SELECT has_table('memprof_snapshot_header');
+SELECT has_table('memprof_snapshot_context');
+SELECT has_view('memprof_snapshots');
+SELECT has_view('memprof_leaks');
+SELECT has_function('memprof_leak_check', ARRAY['text', 'integer', 'integer']);
+
+-- unknown, dropped and NULL ids
+SELECT throws_ok('SELECT * FROM memprof_diff(-1, -2)', '42704', NULL, 'diff of unknown ids: 42704');
+SELECT throws_ok('SELECT memprof_snapshot_drop(-1)', '42704', NULL, 'drop of an unknown id: 42704');
+SELECT throws_ok('SELECT memprof_set_baseline(-1)', '42704', NULL, 'baseline of an unknown id: 42704');
+SELECT throws_ok('SELECT * FROM memprof_diff(NULL, NULL)', '22004', NULL, 'diff of NULL: 22004');
+SELECT lives_ok($$SELECT memprof_snapshot_drop(memprof_snapshot('tap'))$$, 'snapshot then drop');
+SELECT is((SELECT count(*) FROM memprof_snapshots WHERE label = 'tap'), 0::bigint, 'dropped snapshot is gone');
+
+-- leak check arguments
+SELECT throws_ok('SELECT * FROM memprof_leak_check(NULL)', '22004', 'statement must not be null', 'NULL statement');
+SELECT throws_ok($$SELECT * FROM memprof_leak_check('')$$, '22023', 'statement must not be empty', 'empty statement');
+SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1', 0)$$, '22023', NULL, 'iterations 0');
+SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1', 2147483647)$$, '22023', NULL, 'iterations above the cap');
+SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1/0', 5, 0)$$, '22012', NULL, 'the statement''s own error comes through');
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 50, 5) WHERE path IS NULL),
+          'leak', '1 kB per call is a leak');
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT count(*) FROM pg_class', 50, 5) WHERE path IS NULL),
+          'stable', 'a catalog count is stable');
+
+-- privileges
+CREATE ROLE memprof_tap_nobody2;
+CREATE ROLE memprof_tap_stats2 IN ROLE pg_read_all_stats;
+SET LOCAL ROLE memprof_tap_nobody2;
+SELECT throws_ok('SELECT memprof_snapshot()', '42501', NULL, 'unprivileged role cannot take snapshots');
+SELECT throws_ok('SELECT * FROM memprof_snapshots', '42501', NULL, 'unprivileged role cannot read snapshots');
+SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1')$$, '42501', NULL, 'unprivileged role cannot run a leak check');
+RESET ROLE;
+SET LOCAL ROLE memprof_tap_stats2;
+SELECT cmp_ok(memprof_snapshot('stats role'), '>', 0::bigint, 'pg_read_all_stats member can take a snapshot');
+SELECT throws_ok('DELETE FROM memprof_snapshot_header', '42501', NULL,
+                 'but cannot write the store directly');
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT 1', 10, 0) WHERE path IS NULL), 'stable',
+          'and can run a leak check');
+RESET ROLE;
+
+SELECT * FROM finish();
+ROLLBACK;
