@@ -5,9 +5,12 @@ OBJS = \
 	src/entry.o \
 	src/leakcheck.o \
 	src/pathfold.o \
+	src/publish.o \
+	src/remote.o \
 	src/rows.o \
 	src/snapshot.o \
 	src/sample.o \
+	src/shmem.o \
 	src/walker.o
 
 EXTENSION = memprof

@@ -358,3 +358,94 @@ GRANT EXECUTE ON FUNCTION memprof_snapshot(text), memprof_baseline(text),
     memprof_diff(bigint, bigint), memprof_leak_check(text, integer, integer),
     memprof_leak_fit(bigint[]), memprof_leak_fit_label(text) TO pg_read_all_stats;
 GRANT EXECUTE ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) TO pg_read_all_stats;
+
+/*---- every process (needs shared_preload_libraries) ----*/
+
+CREATE FUNCTION memprof_backend_summaries(
+    OUT pid integer, OUT contexts bigint, OUT total_bytes bigint, OUT used_bytes bigint,
+    OUT top_memory_bytes bigint, OUT cache_bytes bigint, OUT message_bytes bigint,
+    OUT portal_bytes bigint, OUT transaction_bytes bigint, OUT other_bytes bigint,
+    OUT peak_total_bytes bigint, OUT peak_used_bytes bigint,
+    OUT rss_bytes bigint, OUT anon_bytes bigint, OUT pss_bytes bigint,
+    OUT private_bytes bigint, OUT unaccounted_bytes bigint,
+    OUT published_at timestamptz, OUT publications bigint, OUT published_rss_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_backend_summaries_fn'
+LANGUAGE C STRICT VOLATILE;
+
+/*
+ * One row per live process.  Context figures are what the process last
+ * published (at most once per memprof.publish_interval, at transaction end,
+ * and whenever its tree is fetched); rss_bytes and anon_bytes are read from
+ * /proc now; pss, private and unaccounted bytes are from the publication.
+ */
+CREATE VIEW memprof_backends AS
+    SELECT s.pid, a.backend_type, a.datname, a.usename, a.application_name,
+           a.state, a.backend_start,
+           s.contexts, s.total_bytes, s.used_bytes,
+           s.top_memory_bytes, s.cache_bytes, s.message_bytes, s.portal_bytes,
+           s.transaction_bytes, s.other_bytes,
+           s.peak_total_bytes, s.peak_used_bytes,
+           s.rss_bytes, s.anon_bytes, s.pss_bytes, s.private_bytes, s.unaccounted_bytes,
+           s.published_rss_bytes, s.published_at, s.publications
+      FROM memprof_backend_summaries() s
+      LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.pid;
+COMMENT ON VIEW memprof_backends IS
+'one row per live PostgreSQL process: published context totals and breakdown, peak, RSS/PSS/private memory';
+
+CREATE FUNCTION memprof_backend_contexts(
+    pid integer, timeout_ms integer DEFAULT 5000,
+    OUT id integer, OUT parent_id integer, OUT level integer, OUT path text[],
+    OUT name text, OUT ident text, OUT type text, OUT total_bytes bigint,
+    OUT free_bytes bigint, OUT used_bytes bigint, OUT nblocks bigint,
+    OUT free_chunks bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_backend_contexts_fn'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION memprof_backend_contexts(integer, integer) IS
+'the whole memory-context tree of any backend or auxiliary process';
+
+CREATE FUNCTION memprof_snapshot(label text, pid integer) RETURNS bigint
+AS 'MODULE_PATHNAME', 'memprof_snapshot_pid_fn'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_snapshot(text, integer) IS
+'stores another process''s context tree as a snapshot and returns its id';
+
+CREATE FUNCTION memprof_backend_history_rows(
+    OUT pid integer, OUT backend_type text, OUT dbid oid, OUT userid oid,
+    OUT started_at timestamptz, OUT exited_at timestamptz,
+    OUT peak_total_bytes bigint, OUT peak_used_bytes bigint,
+    OUT final_total_bytes bigint, OUT final_used_bytes bigint,
+    OUT final_contexts bigint, OUT final_rss_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_backend_history_fn'
+LANGUAGE C STRICT VOLATILE;
+
+CREATE VIEW memprof_backend_history AS
+    SELECT h.pid, h.backend_type, d.datname AS database, r.rolname AS usename,
+           h.started_at, h.exited_at, h.exited_at - h.started_at AS lifetime,
+           h.peak_total_bytes, h.peak_used_bytes, h.final_total_bytes,
+           h.final_used_bytes, h.final_contexts, h.final_rss_bytes
+      FROM memprof_backend_history_rows() h
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = h.dbid
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = h.userid;
+COMMENT ON VIEW memprof_backend_history IS
+'recently exited processes (a ring of memprof.history_size), newest first';
+
+CREATE FUNCTION memprof_fetch_buffers(
+    OUT buffer integer, OUT state text, OUT target_pid integer,
+    OUT requester_pid integer, OUT size_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_fetch_buffers_fn'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION memprof_fetch_buffers() IS
+'state of the shared buffers used to fetch other processes'' trees';
+
+REVOKE ALL ON FUNCTION memprof_backend_summaries(), memprof_backend_contexts(integer, integer),
+    memprof_snapshot(text, integer), memprof_backend_history_rows(),
+    memprof_fetch_buffers() FROM PUBLIC;
+REVOKE ALL ON memprof_backends, memprof_backend_history FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION memprof_backend_summaries(), memprof_backend_contexts(integer, integer),
+    memprof_snapshot(text, integer), memprof_backend_history_rows(),
+    memprof_fetch_buffers() TO pg_read_all_stats;
+GRANT SELECT ON memprof_backends, memprof_backend_history TO pg_read_all_stats;

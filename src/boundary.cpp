@@ -91,6 +91,13 @@ CaptureCurrentException(CaughtError &out) noexcept
 void
 RaiseCaught(const CaughtError &err, int elevel)
 {
+	if (elevel == 0)
+	{
+		/* swallowed: reporting would recurse (emit_log_hook) */
+		if (err.pg != nullptr)
+			FreeErrorData(err.pg);
+		return;
+	}
 	if (err.pg != nullptr)
 	{
 		if (elevel >= ERROR)

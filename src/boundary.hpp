@@ -139,8 +139,9 @@ InvokeCpp(FunctionCallInfo fcinfo, Fn fn) noexcept
 /*
  * InvokeHook: the same adapter for hooks and callbacks.  elevel is what a
  * failure becomes: ERROR where the hook may raise one (executor hooks), or
- * LOG/WARNING where it must not (emit_log_hook, exit callbacks), in which
- * case the hook's work is abandoned and PostgreSQL carries on.
+ * WARNING where it must not (commit and exit callbacks), in which case the
+ * hook's work is abandoned and PostgreSQL carries on, or 0 to swallow the
+ * failure silently where even a WARNING would recurse (emit_log_hook).
  */
 template <typename Fn>
 void

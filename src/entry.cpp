@@ -5,7 +5,10 @@
  */
 #include "boundary.hpp"
 #include "leakcheck.hpp"
+#include "publish.hpp"
+#include "remote.hpp"
 #include "rows.hpp"
+#include "shmem.hpp"
 #include "sample.hpp"
 #include "snapshot.hpp"
 
@@ -232,6 +235,276 @@ MEMPROF_FUNCTION(memprof_leak_fit_fn)
 	return (Datum) 0;
 }
 
+/*---- other processes ----*/
+
+namespace {
+
+int32
+CheckedTimeout(FunctionCallInfo fcinfo, int n)
+{
+	int32		t = ArgInt32(fcinfo, n, "timeout_ms");
+
+	if (t < 1 || t > 3600000)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "timeout_ms must be between 1 and 3600000, not %d", t);
+	return t;
+}
+
+void
+WarnIfTruncated(const memprof::RemoteInfo &info)
+{
+	if (!info.truncated)
+		return;
+	memprof::PgCall([&]() {
+		ereport(WARNING,
+				(errmsg("memory context tree of PID %d was cut: %d contexts did not fit",
+						info.pid, info.omitted),
+				 errdetail("They are summed into one row named \"memprof: %d contexts omitted\".",
+						   info.omitted),
+				 errhint("Raise memprof.fetch_buffer_size (needs a restart).")));
+	});
+}
+
+Datum
+TextOrNull(const char *s, bool *isnull)
+{
+	*isnull = (s == nullptr);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+}								/* namespace */
+
+/*
+ * memprof_backend_contexts(pid, timeout_ms DEFAULT 5000): the whole tree of
+ * any backend or auxiliary process, same columns as memprof_contexts.
+ */
+MEMPROF_FUNCTION(memprof_backend_contexts_fn)
+{
+	int32		pid = ArgInt32(fcinfo, 0, "pid");
+	int32		timeout = CheckedTimeout(fcinfo, 1);
+	memprof::Sample sample;
+	memprof::RemoteInfo info;
+
+	memprof::FetchRemoteSample(pid, timeout, sample, info);
+	WarnIfTruncated(info);
+	memprof::EmitContextRows(fcinfo, sample);
+	return (Datum) 0;
+}
+
+/* memprof_snapshot(label, pid): another process's tree as a snapshot. */
+MEMPROF_FUNCTION(memprof_snapshot_pid_fn)
+{
+	const char *label = ArgCString(fcinfo, 0);
+	int32		pid = ArgInt32(fcinfo, 1, "pid");
+	memprof::Sample sample;
+	memprof::RemoteInfo info;
+
+	memprof::FetchRemoteSample(pid, 5000, sample, info);
+	WarnIfTruncated(info);
+
+	memprof::SnapshotMeta m;
+
+	m.label = label;
+	m.pid = pid;
+	m.backend_type = info.backend_type >= 0
+		? GetBackendTypeDesc(static_cast<BackendType>(info.backend_type)) : "unknown";
+	m.backend_start = info.started_at;
+	m.taken_at = info.taken_at;
+	m.truncated = info.truncated;
+	m.omitted_contexts = info.omitted;
+	PG_RETURN_INT64(memprof::StoreSnapshot(sample, m));
+}
+
+/*
+ * memprof_backend_summaries(): one row per live process (every PGPROC with
+ * a pid): its published summary, if any, and its RSS read from /proc now.
+ * Reads shared memory and /proc only: it signals nobody.
+ */
+MEMPROF_FUNCTION(memprof_backend_summaries_fn)
+{
+	memprof::RequireShared("memprof_backends");
+
+	struct Row
+	{
+		int32		pid;
+		bool		published;
+		memprof::ProcSummary s;
+		int64		rss, anon;
+		bool		have_proc;
+	};
+	std::vector<Row> rows;
+	uint32		nprocs = std::min(ProcGlobal->allProcCount, memprof::shared->nslots);
+
+	rows.reserve(nprocs);
+	for (uint32 i = 0; i < nprocs; i++)
+	{
+		int32		pid = ProcGlobal->allProcs[i].pid;
+		Row			r;
+
+		if (pid == 0)
+			continue;
+		r.pid = pid;
+		r.published = memprof::ReadSlot(memprof::SlotAt(i), r.s) && r.s.pid == pid &&
+			r.s.published_at != 0;
+		r.have_proc = memprof::ReadProcStatus(pid, r.rss, r.anon);
+		rows.push_back(r);
+	}
+
+	memprof::PgCall([&]() {
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		InitMaterializedSRF(fcinfo, 0);
+		for (const Row &r : rows)
+		{
+			Datum		v[20];
+			bool		n[20];
+
+			for (int k = 0; k < 20; k++)
+				n[k] = !r.published;
+			v[0] = Int32GetDatum(r.pid);
+			n[0] = false;
+			v[1] = Int64GetDatum(r.s.contexts);
+			v[2] = Int64GetDatum(r.s.total_bytes);
+			v[3] = Int64GetDatum(r.s.used_bytes);
+			v[4] = Int64GetDatum(r.s.top_self_bytes);
+			v[5] = Int64GetDatum(r.s.cache_bytes);
+			v[6] = Int64GetDatum(r.s.message_bytes);
+			v[7] = Int64GetDatum(r.s.portal_bytes);
+			v[8] = Int64GetDatum(r.s.transaction_bytes);
+			v[9] = Int64GetDatum(r.s.other_bytes);
+			v[10] = Int64GetDatum(r.s.peak_total_bytes);
+			v[11] = Int64GetDatum(r.s.peak_used_bytes);
+			v[12] = Int64GetDatum(r.rss);
+			n[12] = !r.have_proc;
+			v[13] = Int64GetDatum(r.anon);
+			n[13] = !r.have_proc || r.anon < 0;
+			v[14] = Int64GetDatum(r.s.pss_bytes);
+			n[14] = !r.published || r.s.pss_bytes < 0;
+			v[15] = Int64GetDatum(r.s.private_bytes);
+			n[15] = !r.published || r.s.private_bytes < 0;
+			v[16] = Int64GetDatum(r.s.private_bytes - r.s.total_bytes);
+			n[16] = n[15];
+			v[17] = TimestampTzGetDatum(r.s.published_at);
+			v[18] = Int64GetDatum(r.s.publications);
+			v[19] = Int64GetDatum(r.s.rss_bytes);
+			n[19] = !r.published || r.s.rss_bytes < 0;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+		}
+	});
+	return (Datum) 0;
+}
+
+/* memprof_backend_history_rows(): the ring of exited processes, newest first. */
+MEMPROF_FUNCTION(memprof_backend_history_fn)
+{
+	memprof::RequireShared("memprof_backend_history");
+
+	std::vector<memprof::HistoryEntry> entries;
+
+	memprof::PgCall([&]() {
+		LWLockAcquire(memprof::shared->lock, LW_SHARED);
+		uint64		next = memprof::shared->history_next;
+		uint32		size = memprof::shared->history_size;
+		uint64		count = std::min<uint64>(next, size);
+
+		for (uint64 k = 0; k < count; k++)
+			entries.push_back(*memprof::HistoryAt(static_cast<uint32>((next - 1 - k) % size)));
+		LWLockRelease(memprof::shared->lock);
+	});
+	memprof::PgCall([&]() {
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+		InitMaterializedSRF(fcinfo, 0);
+		for (const memprof::HistoryEntry &e : entries)
+		{
+			Datum		v[12];
+			bool		n[12] = {false};
+
+			v[0] = Int32GetDatum(e.s.pid);
+			v[1] = TextOrNull(GetBackendTypeDesc(static_cast<BackendType>(e.s.backend_type)), &n[1]);
+			v[2] = ObjectIdGetDatum(e.s.dbid);
+			n[2] = !OidIsValid(e.s.dbid);
+			v[3] = ObjectIdGetDatum(e.s.userid);
+			n[3] = !OidIsValid(e.s.userid);
+			v[4] = TimestampTzGetDatum(e.s.started_at);
+			v[5] = TimestampTzGetDatum(e.exited_at);
+			v[6] = Int64GetDatum(e.s.peak_total_bytes);
+			v[7] = Int64GetDatum(e.s.peak_used_bytes);
+			v[8] = Int64GetDatum(e.s.total_bytes);
+			v[9] = Int64GetDatum(e.s.used_bytes);
+			v[10] = Int64GetDatum(e.s.contexts);
+			v[11] = Int64GetDatum(e.s.rss_bytes);
+			n[11] = e.s.rss_bytes < 0;
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+		}
+	});
+	return (Datum) 0;
+}
+
+/* memprof_fetch_buffers(): state of the remote-fetch buffers (diagnostics). */
+MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
+{
+	memprof::RequireShared("memprof_fetch_buffers");
+	memprof::PgCall([&]() {
+		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+		static const char *const names[] = {"free", "requested", "writing", "done", "abandoned"};
+
+		InitMaterializedSRF(fcinfo, 0);
+		for (uint32 i = 0; i < memprof::shared->nbuffers; i++)
+		{
+			memprof::FetchBuffer *b = memprof::BufferAt(i);
+			Datum		v[5];
+			bool		n[5] = {false};
+			memprof::BufferState st;
+			int32		target, requester;
+
+			SpinLockAcquire(&b->mutex);
+			st = b->state;
+			target = b->target_pid;
+			requester = b->requester_pid;
+			SpinLockRelease(&b->mutex);
+			v[0] = Int32GetDatum(static_cast<int32>(i) + 1);
+			v[1] = CStringGetTextDatum(names[static_cast<int>(st)]);
+			v[2] = Int32GetDatum(target);
+			n[2] = (st == memprof::BufferState::Free);
+			v[3] = Int32GetDatum(requester);
+			n[3] = (st == memprof::BufferState::Free);
+			v[4] = Int64GetDatum(static_cast<int64>(memprof::shared->buffer_size));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+		}
+	});
+	return (Datum) 0;
+}
+
+/*---- hooks: thin C adapters over the C++ bodies ----*/
+
+namespace {
+
+emit_log_hook_type prev_emit_log_hook = nullptr;
+
+void
+MemprofEmitLogHook(ErrorData *edata)
+{
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+	/* errors here would recurse into the log: swallowed (elevel 0) */
+	memprof::InvokeHook(0, [edata]() { memprof::OnEmitLog(edata); });
+}
+
+void
+MemprofXactCallback(XactEvent event, void *arg)
+{
+	(void) arg;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	memprof::InvokeHook(WARNING, []() {
+		memprof::MaybePublish(GetCurrentTransactionStopTimestamp());
+	});
+}
+
+}								/* namespace */
+
 /*---- module load ----*/
 
 void
@@ -253,5 +526,34 @@ _PG_init(void)
 							"Growth in bytes over the measured run below which nothing is flagged.",
 							NULL, &memprof::leak_min_growth, 1024, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("memprof.publish_interval",
+							"Least time between two publications of a process's memory summary (-1: only when asked).",
+							NULL, &memprof::publish_interval_ms, 1000, -1, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("memprof.fetch_buffers",
+								"Number of shared buffers for fetching other processes' context trees.",
+								NULL, &memprof::fetch_buffers, 4, 1, 64,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomIntVariable("memprof.fetch_buffer_size",
+								"Size of each fetch buffer; a larger tree is cut and summarised.",
+								NULL, &memprof::fetch_buffer_kb, 1024, 64, 1024 * 1024,
+								PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
+		DefineCustomIntVariable("memprof.history_size",
+								"Number of exited processes remembered in memprof_backend_history.",
+								NULL, &memprof::history_size, 256, 0, 100000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	}
 	MarkGUCPrefixReserved("memprof");
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;					/* loaded on first use: no shared memory, no hooks */
+
+	memprof::InstallShmemHooks();
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = MemprofEmitLogHook;
+	/* inherited by every child process; the first call sets the process up */
+	RegisterXactCallback(MemprofXactCallback, nullptr);
 }

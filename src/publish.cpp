@@ -1,0 +1,208 @@
+/*
+ * publish.cpp: summaries, /proc figures, per-process set-up and exit.
+ */
+#include "publish.hpp"
+#include "boundary.hpp"
+#include "remote.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace memprof {
+
+int			publish_interval_ms = 1000;
+
+namespace {
+
+ProcSlot   *own_slot = nullptr;
+bool		init_done = false;
+ProcSummary own;				/* last published, kept for the peaks */
+TimestampTz last_publish = 0;
+
+/* Reads a small /proc file into buf (NUL-terminated); false on failure. */
+bool
+ReadSmallFile(const char *path, char *buf, size_t len)
+{
+	int			fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t		n;
+	size_t		got = 0;
+
+	if (fd < 0)
+		return false;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += static_cast<size_t>(n);
+	close(fd);
+	buf[got] = '\0';
+	return got > 0;
+}
+
+/* Value of "Key:   123 kB" in bytes, or -1. */
+int64
+KbField(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	if (p == nullptr)
+		return -1;
+	p += strlen(key);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return strtoll(p, nullptr, 10) * 1024;
+}
+
+void
+ReadSmapsRollup(ProcSummary &s)
+{
+	char		buf[4096];
+
+	s.rss_bytes = s.pss_bytes = s.private_bytes = -1;
+	if (!ReadSmallFile("/proc/self/smaps_rollup", buf, sizeof(buf)))
+		return;
+	s.rss_bytes = KbField(buf, "\nRss:");
+	s.pss_bytes = KbField(buf, "\nPss:");
+	int64		pc = KbField(buf, "\nPrivate_Clean:");
+	int64		pd = KbField(buf, "\nPrivate_Dirty:");
+
+	s.private_bytes = (pc < 0 || pd < 0) ? -1 : pc + pd;
+}
+
+void
+OnExit(int code, Datum arg)
+{
+	(void) code;
+	(void) arg;
+	InvokeHook(WARNING, []() {
+		if (own_slot == nullptr)
+			return;
+		AbandonOwnRequests();
+
+		Sample		s;
+
+		TakeSample(TopMemoryContext, s);
+		PublishSample(s);
+
+		HistoryEntry e;
+
+		e.s = own;
+		e.exited_at = GetCurrentTimestamp();
+		if (shared->history_size > 0)
+		{
+			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+			*HistoryAt(static_cast<uint32>(shared->history_next % shared->history_size)) = e;
+			shared->history_next++;
+			LWLockRelease(shared->lock);
+		}
+		/* the slot is free again */
+		ProcSummary empty;
+
+		memset(&empty, 0, sizeof(empty));
+		WriteOwnSlot(own_slot, empty);
+		own_slot = nullptr;
+	});
+}
+
+}								/* namespace */
+
+bool
+EnsureProcessInit()
+{
+	if (init_done)
+		return own_slot != nullptr;
+	init_done = true;
+	if (shared == nullptr || MyProc == nullptr)
+		return false;
+	if (MyProc->pgprocno < 0 || static_cast<uint32>(MyProc->pgprocno) >= shared->nslots)
+		return false;
+	own_slot = SlotAt(static_cast<uint32>(MyProc->pgprocno));
+	memset(&own, 0, sizeof(own));
+	own.pid = MyProcPid;
+	own.backend_type = static_cast<int32>(MyBackendType);
+	own.started_at = MyStartTimestamp;
+	WriteOwnSlot(own_slot, own);
+	before_shmem_exit(OnExit, (Datum) 0);
+	return true;
+}
+
+void
+Summarize(const Sample &s, ProcSummary &out)
+{
+	int64	   *group = &out.other_bytes;
+
+	out.contexts = 0;
+	out.total_bytes = out.used_bytes = 0;
+	out.top_self_bytes = out.cache_bytes = out.message_bytes = 0;
+	out.portal_bytes = out.transaction_bytes = out.other_bytes = 0;
+	for (const SampleRow &r : s.rows)
+	{
+		out.contexts++;
+		out.total_bytes += r.total_bytes;
+		out.used_bytes += r.used_bytes();
+		if (r.level == 0)
+		{
+			out.top_self_bytes += r.total_bytes;
+			continue;
+		}
+		if (r.level == 1)
+		{
+			std::string_view n = s.Name(r);
+
+			group = n == "CacheMemoryContext" ? &out.cache_bytes
+				: n == "MessageContext" ? &out.message_bytes
+				: n == "TopPortalContext" ? &out.portal_bytes
+				: n == "TopTransactionContext" ? &out.transaction_bytes
+				: &out.other_bytes;
+		}
+		*group += r.total_bytes;
+	}
+}
+
+void
+PublishSample(const Sample &s)
+{
+	if (!EnsureProcessInit())
+		return;
+	Summarize(s, own);
+	own.pid = MyProcPid;
+	own.backend_type = static_cast<int32>(MyBackendType);
+	own.started_at = MyStartTimestamp;
+	own.dbid = MyProc->databaseId;
+	own.userid = MyProc->roleId;
+	own.peak_total_bytes = std::max(own.peak_total_bytes, own.total_bytes);
+	own.peak_used_bytes = std::max(own.peak_used_bytes, own.used_bytes);
+	ReadSmapsRollup(own);
+	own.published_at = GetCurrentTimestamp();
+	own.publications++;
+	last_publish = own.published_at;
+	WriteOwnSlot(own_slot, own);
+}
+
+void
+MaybePublish(TimestampTz now)
+{
+	if (publish_interval_ms < 0 || !EnsureProcessInit())
+		return;
+	if (last_publish != 0 &&
+		now - last_publish < static_cast<TimestampTz>(publish_interval_ms) * 1000)
+		return;
+
+	ScratchSample scratch;
+
+	TakeSample(TopMemoryContext, scratch.get());
+	PublishSample(scratch.get());
+}
+
+bool
+ReadProcStatus(int pid, int64 &rss, int64 &anon)
+{
+	char		path[64];
+	char		buf[4096];
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (!ReadSmallFile(path, buf, sizeof(buf)))
+		return false;
+	rss = KbField(buf, "\nVmRSS:");
+	anon = KbField(buf, "\nRssAnon:");
+	return rss >= 0;
+}
+
+}								/* namespace memprof */
