@@ -9,6 +9,8 @@ OBJS = \
 	src/remote.o \
 	src/rows.o \
 	src/snapshot.o \
+	src/stmtstats.o \
+	src/stmttrack.o \
 	src/sample.o \
 	src/shmem.o \
 	src/walker.o

@@ -449,3 +449,49 @@ GRANT EXECUTE ON FUNCTION memprof_backend_summaries(), memprof_backend_contexts(
     memprof_snapshot(text, integer), memprof_backend_history_rows(),
     memprof_fetch_buffers() TO pg_read_all_stats;
 GRANT SELECT ON memprof_backends, memprof_backend_history TO pg_read_all_stats;
+
+/*---- per-statement memory (needs shared_preload_libraries) ----*/
+
+CREATE FUNCTION memprof_statements_rows(
+    OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT query text, OUT calls bigint,
+    OUT total_peak_bytes bigint, OUT mean_peak_bytes float8, OUT max_peak_bytes bigint,
+    OUT min_peak_bytes bigint, OUT max_held_bytes bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'memprof_statements_fn'
+LANGUAGE C STRICT VOLATILE;
+
+/*
+ * One row per (query id, user, database): peak is the most memory the
+ * statement's executor (or utility) contexts and TopTransactionContext held
+ * above what they held when it started; held is what they still held when
+ * it finished, before the executor freed its state.  Join with
+ * pg_stat_statements on (userid, dbid, queryid).
+ */
+CREATE VIEW memprof_statements AS
+    SELECT s.userid, r.rolname AS usename, s.dbid, d.datname, s.queryid, s.query,
+           s.calls, s.total_peak_bytes, s.mean_peak_bytes, s.max_peak_bytes,
+           s.min_peak_bytes, s.max_held_bytes
+      FROM memprof_statements_rows() s
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid
+      LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;
+COMMENT ON VIEW memprof_statements IS
+'memory of top-level statements by query id: calls, peak (total, mean, max, min) and most held at the end';
+
+CREATE FUNCTION memprof_statements_reset() RETURNS bigint
+AS 'MODULE_PATHNAME', 'memprof_statements_reset_fn'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION memprof_statements_reset() IS 'forgets every memprof_statements entry';
+
+CREATE FUNCTION memprof_statements_info(OUT entries bigint, OUT dropped bigint,
+                                        OUT reset_at timestamptz)
+AS 'MODULE_PATHNAME', 'memprof_statements_info_fn'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION memprof_statements_info() IS
+'entries in use, statements not recorded because the table was full, last reset';
+
+REVOKE ALL ON FUNCTION memprof_statements_rows(), memprof_statements_reset(),
+    memprof_statements_info() FROM PUBLIC;
+REVOKE ALL ON memprof_statements FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION memprof_statements_rows(), memprof_statements_info() TO pg_read_all_stats;
+GRANT SELECT ON memprof_statements TO pg_read_all_stats;
+-- memprof_statements_reset(): superusers only, unless granted

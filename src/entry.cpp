@@ -11,6 +11,7 @@
 #include "shmem.hpp"
 #include "sample.hpp"
 #include "snapshot.hpp"
+#include "stmttrack.hpp"
 
 #include <cctype>
 
@@ -498,6 +499,8 @@ MemprofXactCallback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		memprof::StatementAbort();
 	memprof::InvokeHook(WARNING, []() {
 		memprof::MaybePublish(GetCurrentTransactionStopTimestamp());
 	});
@@ -531,8 +534,41 @@ _PG_init(void)
 							NULL, &memprof::publish_interval_ms, 1000, -1, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("memprof.track_statements",
+							 "Records each top-level statement's peak and held memory in memprof_statements.",
+							 NULL, &memprof::track_statements, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("memprof.log_min_statement_memory",
+							"Logs each statement whose memory peak reaches this size, with its largest contexts (-1: off).",
+							NULL, &memprof::log_min_statement_memory_kb, -1, -1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("memprof.max_statement_memory",
+							"Memory a statement may take above what it started with (0: no limit).",
+							NULL, &memprof::max_statement_memory_kb, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomIntVariable("memprof.max_backend_memory",
+							"Memory-context total a backend may reach while running a statement (0: no limit).",
+							NULL, &memprof::max_backend_memory_kb, 0, 0, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	{
+		static const struct config_enum_entry actions[] = {
+			{"warn", memprof::GUARD_WARN, false},
+			{"error", memprof::GUARD_ERROR, false},
+			{nullptr, 0, false},
+		};
+
+		DefineCustomEnumVariable("memprof.guard_action",
+								 "What a memory guard does when a limit is passed: warn or error.",
+								 NULL, &memprof::guard_action, memprof::GUARD_ERROR, actions,
+								 PGC_SUSET, 0, NULL, NULL, NULL);
+	}
+
 	if (process_shared_preload_libraries_in_progress)
 	{
+		DefineCustomIntVariable("memprof.max_statements",
+								"Number of distinct statements memprof_statements keeps.",
+								NULL, &memprof::max_tracked_statements, 1000, 100, 1000000,
+								PGC_POSTMASTER, 0, NULL, NULL, NULL);
 		DefineCustomIntVariable("memprof.fetch_buffers",
 								"Number of shared buffers for fetching other processes' context trees.",
 								NULL, &memprof::fetch_buffers, 4, 1, 64,
@@ -548,12 +584,21 @@ _PG_init(void)
 	}
 	MarkGUCPrefixReserved("memprof");
 
-	if (!process_shared_preload_libraries_in_progress)
-		return;					/* loaded on first use: no shared memory, no hooks */
+	/*
+	 * Statement tracking and guards work wherever the library is loaded
+	 * (preloaded, session_preload_libraries, or first use in a session);
+	 * their figures go to memprof_statements only with shared memory.
+	 */
+	memprof::InstallStatementHooks();
+	RegisterXactCallback(MemprofXactCallback, nullptr);
 
+	if (!process_shared_preload_libraries_in_progress)
+		return;					/* loaded on first use: no shared memory */
+
+	/* the in-core query id keys memprof_statements */
+	EnableQueryId();
 	memprof::InstallShmemHooks();
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = MemprofEmitLogHook;
-	/* inherited by every child process; the first call sets the process up */
-	RegisterXactCallback(MemprofXactCallback, nullptr);
+
 }

@@ -4,6 +4,7 @@
  */
 #include "shmem.hpp"
 #include "boundary.hpp"
+#include "stmttrack.hpp"
 
 extern "C" {
 #include "access/twophase.h"
@@ -56,8 +57,9 @@ ShmemRequest()
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(SharedSize());
-	RequestNamedLWLockTranche("memprof", 1);
+	RequestAddinShmemSpace(add_size(SharedSize(), StmtStatsShmemSize()));
+	/* [0]: history ring; [1]: statement statistics */
+	RequestNamedLWLockTranche("memprof", 2);
 }
 
 void
@@ -92,6 +94,7 @@ ShmemStartup()
 			ConditionVariableInit(&b->cv);
 		}
 	}
+	StmtStatsShmemInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

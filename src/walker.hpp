@@ -103,6 +103,32 @@ WalkContexts(MemoryContext root, Visitor &&visit)
 	}
 }
 
+/*
+ * The light form of the walk, for code that runs inside a memory-context
+ * method (statement accounting): pre-order over root's subtree, no ids or
+ * levels, and no allocation at all (not even malloc), so it is safe where
+ * an exception must not start.  fn(MemoryContext) returns nothing.
+ */
+template <typename Fn>
+void
+ForEachContext(MemoryContext root, Fn &&fn) noexcept
+{
+	MemoryContext cxt = root;
+
+	while (cxt != nullptr)
+	{
+		fn(cxt);
+		if (cxt->firstchild != nullptr)
+		{
+			cxt = cxt->firstchild;
+			continue;
+		}
+		while (cxt != root && cxt->nextchild == nullptr)
+			cxt = cxt->parent;
+		cxt = (cxt == root) ? nullptr : cxt->nextchild;
+	}
+}
+
 /* Counts the contexts under root (root included). */
 int64		CountContexts(MemoryContext root);
 
