@@ -439,8 +439,27 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 	else
 		standard_ExecutorStart(qd, eflags);
 
-	if (nesting_level == 0 && !st.active && Enabled() && qd->estate != nullptr &&
-		(eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
+	if (st.active && nesting_level > 0 && qd->estate != nullptr)
+	{
+		/*
+		 * A nested statement (SPI in a function, a trigger): its executor
+		 * contexts, and the SPI contexts above them, were created since the
+		 * top-level statement started.  Wrap that new branch now, from its
+		 * first unwrapped ancestor down, so its allocations count.
+		 */
+		MemoryContext c = qd->estate->es_query_cxt;
+		MemoryContext below = nullptr;
+
+		while (c != nullptr && !IsWrapped(c))
+		{
+			below = c;
+			c = c->parent;
+		}
+		if (c != nullptr && below != nullptr && Tracked(c))
+			Discover(below);
+	}
+	else if (nesting_level == 0 && !st.active && Enabled() && qd->estate != nullptr &&
+			 (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
 	{
 		const char *text;
 		int			len;
