@@ -495,3 +495,95 @@ REVOKE ALL ON memprof_statements FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION memprof_statements_rows(), memprof_statements_info() TO pg_read_all_stats;
 GRANT SELECT ON memprof_statements TO pg_read_all_stats;
 -- memprof_statements_reset(): superusers only, unless granted
+
+/*---- folded stacks (flame graphs) ----*/
+
+/*
+ * Flame-graph lines, one per context: the path joined by ';' and the
+ * context's own bytes, e.g.
+ *     TopMemoryContext;CacheMemoryContext;index info 2048
+ * (';' inside a name becomes ':', so the stack stays parseable).  `what`
+ * picks total_bytes (default) or used_bytes.  Contexts with no bytes are
+ * left out.
+ */
+CREATE FUNCTION memprof_fold(path text[], bytes bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+    SELECT array_to_string(ARRAY(SELECT replace(p, ';', ':') FROM unnest(path) p), ';')
+           || ' ' || bytes
+$$;
+
+CREATE FUNCTION memprof_folded(what text DEFAULT 'total_bytes') RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
+        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
+          FROM @extschema@.memprof_contexts() c
+         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
+         ORDER BY c.id;
+END $$;
+COMMENT ON FUNCTION memprof_folded(text) IS 'this backend''s tree as flame-graph (folded stack) lines';
+
+CREATE FUNCTION memprof_folded(snapshot_id bigint, what text DEFAULT 'total_bytes') RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
+        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
+          FROM @extschema@.memprof_snapshot_contexts(snapshot_id) c
+         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
+         ORDER BY c.id;
+END $$;
+COMMENT ON FUNCTION memprof_folded(bigint, text) IS 'a stored snapshot as flame-graph (folded stack) lines';
+
+/*
+ * A diff as folded lines: the growth per path (used or total bytes), paths
+ * that grew only (a flame graph cannot draw negative widths).
+ */
+CREATE FUNCTION memprof_folded_diff(from_id bigint, to_id bigint, what text DEFAULT 'used_bytes')
+RETURNS SETOF text
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
+        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+        SELECT @extschema@.memprof_fold(d.path, CASE WHEN what = 'used_bytes' THEN d.used_bytes_delta ELSE d.total_bytes_delta END)
+          FROM @extschema@.memprof_diff(from_id, to_id) d
+         WHERE d.path IS NOT NULL
+           AND (CASE WHEN what = 'used_bytes' THEN d.used_bytes_delta ELSE d.total_bytes_delta END) > 0;
+END $$;
+COMMENT ON FUNCTION memprof_folded_diff(bigint, bigint, text) IS 'growth between two snapshots as flame-graph lines';
+
+/* any process's live tree, folded (needs preloading unless pid is our own) */
+CREATE FUNCTION memprof_folded_pid(pid integer, what text DEFAULT 'total_bytes') RETURNS SETOF text
+LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
+        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
+          FROM @extschema@.memprof_backend_contexts(pid) c
+         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
+         ORDER BY c.id;
+END $$;
+COMMENT ON FUNCTION memprof_folded_pid(integer, text) IS 'another process''s tree as flame-graph lines';
+
+REVOKE ALL ON FUNCTION memprof_folded(text), memprof_folded(bigint, text),
+    memprof_folded_diff(bigint, bigint, text), memprof_folded_pid(integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION memprof_folded(text), memprof_folded(bigint, text),
+    memprof_folded_diff(bigint, bigint, text), memprof_folded_pid(integer, text) TO pg_read_all_stats;
