@@ -148,6 +148,13 @@ WRealloc(MemoryContext cxt, void *pointer, Size size)
 	return p;
 }
 
+/*
+ * The context being deleted: AllocSetDelete resets a context it keeps on
+ * its freelist through context->methods, and that reset must not count
+ * again what the delete counts.
+ */
+MemoryContext deleting = nullptr;
+
 template <int K>
 void
 WReset(MemoryContext cxt)
@@ -155,7 +162,7 @@ WReset(MemoryContext cxt)
 	Size		before = cxt->mem_allocated;
 
 	originals[K]->reset(cxt);
-	if (st.active && Tracked(cxt))
+	if (st.active && cxt != deleting && Tracked(cxt))
 		Account(static_cast<int64>(cxt->mem_allocated) - static_cast<int64>(before));
 }
 
@@ -165,8 +172,11 @@ WDelete(MemoryContext cxt)
 {
 	Size		before = cxt->mem_allocated;
 	bool		tracked = st.active && Tracked(cxt);
+	MemoryContext outer = deleting;
 
+	deleting = cxt;
 	originals[K]->delete_context(cxt);	/* cxt is gone now */
+	deleting = outer;
 	if (tracked)
 		Account(-static_cast<int64>(before));
 }
@@ -314,7 +324,14 @@ Trip(const char *what, const char *guc, int64 figure, int64 limit)
 void
 CheckGuards()
 {
-	if (st.in_guard || CritSectionCount > 0)
+	/*
+	 * Never inside a critical section, and not while interrupts are held:
+	 * error recovery and AbortTransaction run with interrupts held, and a
+	 * guard error there would be an error during error recovery.  The check
+	 * then happens at the next new block outside such a region.
+	 */
+	if (st.in_guard || CritSectionCount > 0 || InterruptHoldoffCount > 0 ||
+		proc_exit_inprogress)
 		return;
 	if (max_statement_memory_kb > 0 && !st.warned_statement)
 	{
