@@ -86,12 +86,12 @@ OnExit(int code, Datum arg)
 		e.s = own;
 		e.exited_at = GetCurrentTimestamp();
 		if (shared->history_size > 0)
-		{
-			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-			*HistoryAt(static_cast<uint32>(shared->history_next % shared->history_size)) = e;
-			shared->history_next++;
-			LWLockRelease(shared->lock);
-		}
+			PgCall([&]() {
+				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+				*HistoryAt(static_cast<uint32>(shared->history_next % shared->history_size)) = e;
+				shared->history_next++;
+				LWLockRelease(shared->lock);
+			});
 		/* the slot is free again */
 		ProcSummary empty;
 

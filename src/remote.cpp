@@ -173,10 +173,16 @@ Release(FetchBuffer *b)
 		ConditionVariableBroadcast(&shared->pool_cv);
 }
 
+/* Whether pid is still a backend or auxiliary process (ProcArrayLock). */
 bool
 TargetAlive(int32 pid)
 {
-	return BackendPidGetProc(pid) != nullptr || AuxiliaryPidGetProc(pid) != nullptr;
+	bool		alive = false;
+
+	PgCall([&]() {
+		alive = BackendPidGetProc(pid) != nullptr || AuxiliaryPidGetProc(pid) != nullptr;
+	});
+	return alive;
 }
 
 /* Claims a free buffer for pid, waiting until deadline; throws on timeout. */

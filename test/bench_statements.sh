@@ -56,8 +56,8 @@ for workload in select-only tpcb-like; do
 done
 
 echo "== 2. instructions per select-only transaction (callgrind)"
-T1=${BENCH_T1:-200}
-T2=${BENCH_T2:-1200}
+T1=${BENCH_T1:-500}
+T2=${BENCH_T2:-4500}
 instr() {
 	# $1: label, $2: shared_preload_libraries, rest: -c settings
 	local label=$1 preload=$2

@@ -226,11 +226,12 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 MEMPROF_FUNCTION(memprof_test_leak)
 {
 	int32		bytes = PG_GETARG_INT32(0);
-	std::string scope(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	/* no object with a destructor here: MemoryContextAlloc may longjmp */
+	const char *scope = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	if (bytes <= 0)
 		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "bytes must be positive");
-	if (scope == "transaction")
+	if (strcmp(scope, "transaction") == 0)
 	{
 		/* released at transaction end: growth, not a leak */
 		char	   *p = static_cast<char *>(MemoryContextAlloc(TopTransactionContext, bytes));
@@ -238,7 +239,7 @@ MEMPROF_FUNCTION(memprof_test_leak)
 		memset(p, 0x5a, bytes);
 		PG_RETURN_INT64(static_cast<int64>(TopTransactionContext->mem_allocated));
 	}
-	if (scope != "session")
+	if (strcmp(scope, "session") != 0)
 		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "scope must be session or transaction");
 	if (leak_cxt == nullptr)
 		leak_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test leaks",
