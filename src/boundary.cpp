@@ -53,6 +53,8 @@ CaptureCurrentException(CaughtError &out) noexcept
 	out.message[0] = out.detail[0] = out.hint[0] = '\0';
 	try
 	{
+		/* only ever called from inside a catch block */
+		// cppcheck-suppress rethrowNoCurrentException
 		throw;
 	}
 	catch (const PgError &e)

@@ -18,7 +18,7 @@ constexpr const char *kTopMoreFmt = "%d more child contexts containing %zu total
 constexpr const char *kGrandFmt = "Grand total: %zu bytes in %zu blocks; %zu free (%zu chunks); %zu used";
 
 constexpr long kSleepMs = 10;
-constexpr long kResignalMs = 50;
+constexpr long kResignalMs = 20;
 
 /* One context in a fetch buffer; name and ident follow, then padding. */
 struct WireRow

@@ -16,7 +16,7 @@
  *
  * The requester claims a free buffer (waiting on the pool's condition
  * variable if all are busy), signals the target, and sleeps on the buffer's
- * condition variable in 10 ms steps: it re-signals every 50 ms while the
+ * condition variable in 10 ms steps: it re-signals every 20 ms while the
  * request is unclaimed (PostgreSQL drops a request that arrives while the
  * target is inside an earlier report), checks that the target is still
  * alive, and gives up at the timeout.  On any error, cancel included, it

@@ -2,7 +2,7 @@
 -- Other sessions are opened with dblink, so that targets are real,
 -- separate backends.
 BEGIN;
-SELECT plan(31);
+SELECT plan(36);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
@@ -112,6 +112,29 @@ SELECT throws_ok(format('SELECT * FROM memprof_backend_contexts(%s, 10000)', (SE
 SELECT ok((SELECT count(*) FROM dblink_get_result('killer') AS t(a text, b bool)) = 1, 'killer done');
 SELECT is((SELECT count(*) FROM memprof_fetch_buffers() WHERE state <> 'free'), 0::bigint,
           'no buffer left behind after the exit');
+
+-- a tree larger than a fetch buffer (1 MB): cut with a summary row, never corrupted
+SELECT dblink_exec('idle', 'CREATE EXTENSION IF NOT EXISTS memprof_test');
+SELECT n FROM dblink('idle', $$SELECT memprof_test_tree(30000, 'wide')$$) AS t(n int);
+CREATE TEMP TABLE big AS SELECT * FROM memprof_backend_contexts((SELECT idle FROM pids));
+SELECT ok((SELECT count(*) = 1 FROM big WHERE name ~ '^memprof: [0-9]+ contexts omitted'),
+          'a tree larger than the buffer ends with one summary row');
+SELECT ok((SELECT count(*) - 1 + (SELECT substring(name FROM '[0-9]+')::int FROM big WHERE name ~ '^memprof: ')
+             FROM big)
+          BETWEEN 30000 AND (SELECT n + 5 FROM dblink('idle', 'SELECT count(*) FROM memprof_contexts') AS t(n bigint)),
+          'rows written plus contexts omitted account for the whole tree');
+SELECT ok((SELECT bool_and(b.parent_id IS NULL OR EXISTS (SELECT 1 FROM big p WHERE p.id = b.parent_id)) FROM big b),
+          'every row of the cut tree has its parent: no corruption');
+SELECT n FROM dblink('idle', 'SELECT memprof_test_tree_drop()::int') AS t(n int);
+
+-- core's pg_log_backend_memory_contexts keeps its behaviour when memprof did not ask
+SELECT ok(pg_log_backend_memory_contexts((SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter')),
+          'pg_log_backend_memory_contexts still signals');
+SELECT pg_sleep(0.5);
+SELECT ok(pg_read_file(current_setting('data_directory') || '/../server.log')
+            ~ ('logging memory contexts of PID ' || (SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter')
+               || '.*Grand total: '),
+          'and the walwriter''s report is in the server log, header to grand total');
 
 -- bad input
 SELECT throws_ok('SELECT * FROM memprof_backend_contexts(1)', '22023', 'PID 1 is not a PostgreSQL server process',
