@@ -23,18 +23,20 @@ PathScopeName(PathScope s)
 /*
  * The scope of a top-level subtree, from PostgreSQL 15's own lifetimes
  * (postgres.c, xact.c, portalmem.c, elog.c): MessageContext is reset for
- * every client message; portals (TopPortalContext) and the error context
- * live no longer than a statement; TopTransactionContext and its children
+ * every client message and ErrorContext after every error; portals
+ * (TopPortalContext) are dropped at transaction end, except cursors
+ * declared WITH HOLD, which live until closed (counted as transaction scope
+ * here: a leak check that keeps opening holdable cursors reports them as
+ * growing, not leaking); TopTransactionContext and its children
  * (CurTransactionContext, subtransactions) go at transaction end.
  * Everything else hangs off TopMemoryContext for the session.
  */
 static PathScope
 ScopeOfTopChild(std::string_view name)
 {
-	if (name == "TopTransactionContext")
+	if (name == "TopTransactionContext" || name == "TopPortalContext")
 		return PathScope::Transaction;
-	if (name == "MessageContext" || name == "TopPortalContext" ||
-		name == "PortalContext" || name == "ErrorContext")
+	if (name == "MessageContext" || name == "ErrorContext")
 		return PathScope::Statement;
 	return PathScope::Session;
 }
