@@ -94,7 +94,7 @@ mkfifo "$OUT/.feed"
 PSQL=$!
 prof_bg "$PSQL"
 exec 3>"$OUT/.feed"
-close_feed() { exec 3>&- 2>/dev/null; rm -f "$OUT/.feed"; return 0; }
+close_feed() { { exec 3>&-; } 2>/dev/null; rm -f "$OUT/.feed"; return 0; }
 PROF_CLEANUP_HOOKS+=(close_feed)
 
 send() { printf '%s\n' "$@" >&3; }
@@ -135,7 +135,18 @@ T0=$(prof_now)
 HT_FILE=$OUT/heaptrack.postgres.$BE
 heaptrack -o "$HT_FILE" -p "$BE" >"$OUT/heaptrack.log" 2>&1 &
 HT=$!
-prof_bg "$HT"
+# at cleanup: end the session first (the backend exits, heaptrack finishes
+# by itself), then stop heaptrack if it has not, and remove its FIFO
+# (heaptrack names it /tmp/heaptrack_fifo<its pid>)
+ht_stop() {
+	local i
+	close_feed
+	for i in $(seq 50); do kill -0 "$HT" 2>/dev/null || break; sleep 0.2; done
+	prof_kill_pid "$HT"
+	rm -f "/tmp/heaptrack_fifo$HT"
+	return 0
+}
+PROF_CLEANUP_HOOKS+=(ht_stop)
 ok=0
 for _ in $(seq $((ATTACH_TIMEOUT * 5))); do
 	grep -q 'injection finished' "$OUT/heaptrack.log" && { ok=1; break; }
