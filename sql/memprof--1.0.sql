@@ -513,36 +513,38 @@ AS $$
            || ' ' || bytes
 $$;
 
-CREATE FUNCTION memprof_folded(what text DEFAULT 'total_bytes') RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE
+/* The figure a folded line carries: total_bytes or used_bytes (22023 else). */
+CREATE FUNCTION memprof_fold_pick(what text, total_bytes bigint, used_bytes bigint) RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
 BEGIN
-    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
-        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
+    IF what = 'total_bytes' THEN
+        RETURN total_bytes;
+    ELSIF what = 'used_bytes' THEN
+        RETURN used_bytes;
     END IF;
-    RETURN QUERY
-        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
-          FROM @extschema@.memprof_contexts() c
-         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
-         ORDER BY c.id;
+    RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
+        USING ERRCODE = 'invalid_parameter_value';
 END $$;
+
+CREATE FUNCTION memprof_folded(what text DEFAULT 'total_bytes') RETURNS SETOF text
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT @extschema@.memprof_fold(c.path, b)
+      FROM @extschema@.memprof_contexts() c,
+           LATERAL @extschema@.memprof_fold_pick(what, c.total_bytes, c.used_bytes) b
+     WHERE b > 0 ORDER BY c.id
+$$;
 COMMENT ON FUNCTION memprof_folded(text) IS 'this backend''s tree as flame-graph (folded stack) lines';
 
 CREATE FUNCTION memprof_folded(snapshot_id bigint, what text DEFAULT 'total_bytes') RETURNS SETOF text
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $$
-BEGIN
-    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
-        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
-        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
-          FROM @extschema@.memprof_snapshot_contexts(snapshot_id) c
-         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
-         ORDER BY c.id;
-END $$;
+    SELECT @extschema@.memprof_fold(c.path, b)
+      FROM @extschema@.memprof_snapshot_contexts(snapshot_id) c,
+           LATERAL @extschema@.memprof_fold_pick(what, c.total_bytes, c.used_bytes) b
+     WHERE b > 0 ORDER BY c.id
+$$;
 COMMENT ON FUNCTION memprof_folded(bigint, text) IS 'a stored snapshot as flame-graph (folded stack) lines';
 
 /*
@@ -551,36 +553,24 @@ COMMENT ON FUNCTION memprof_folded(bigint, text) IS 'a stored snapshot as flame-
  */
 CREATE FUNCTION memprof_folded_diff(from_id bigint, to_id bigint, what text DEFAULT 'used_bytes')
 RETURNS SETOF text
-LANGUAGE plpgsql STABLE
+LANGUAGE sql STABLE
 AS $$
-BEGIN
-    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
-        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
-        SELECT @extschema@.memprof_fold(d.path, CASE WHEN what = 'used_bytes' THEN d.used_bytes_delta ELSE d.total_bytes_delta END)
-          FROM @extschema@.memprof_diff(from_id, to_id) d
-         WHERE d.path IS NOT NULL
-           AND (CASE WHEN what = 'used_bytes' THEN d.used_bytes_delta ELSE d.total_bytes_delta END) > 0;
-END $$;
+    SELECT @extschema@.memprof_fold(d.path, b)
+      FROM @extschema@.memprof_diff(from_id, to_id) d,
+           LATERAL @extschema@.memprof_fold_pick(what, d.total_bytes_delta, d.used_bytes_delta) b
+     WHERE d.path IS NOT NULL AND b > 0
+$$;
 COMMENT ON FUNCTION memprof_folded_diff(bigint, bigint, text) IS 'growth between two snapshots as flame-graph lines';
 
 /* any process's live tree, folded (needs preloading unless pid is our own) */
 CREATE FUNCTION memprof_folded_pid(pid integer, what text DEFAULT 'total_bytes') RETURNS SETOF text
-LANGUAGE plpgsql VOLATILE
+LANGUAGE sql VOLATILE
 AS $$
-BEGIN
-    IF what IS NULL OR what NOT IN ('total_bytes', 'used_bytes') THEN
-        RAISE EXCEPTION 'what must be total_bytes or used_bytes, not %', coalesce(what, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
-        SELECT @extschema@.memprof_fold(c.path, CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END)
-          FROM @extschema@.memprof_backend_contexts(pid) c
-         WHERE (CASE WHEN what = 'used_bytes' THEN c.used_bytes ELSE c.total_bytes END) > 0
-         ORDER BY c.id;
-END $$;
+    SELECT @extschema@.memprof_fold(c.path, b)
+      FROM @extschema@.memprof_backend_contexts(pid) c,
+           LATERAL @extschema@.memprof_fold_pick(what, c.total_bytes, c.used_bytes) b
+     WHERE b > 0 ORDER BY c.id
+$$;
 COMMENT ON FUNCTION memprof_folded_pid(integer, text) IS 'another process''s tree as flame-graph lines';
 
 REVOKE ALL ON FUNCTION memprof_folded(text), memprof_folded(bigint, text),

@@ -206,14 +206,19 @@ EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 		MemoryContext oldcxt;
 
+		MemoryContext rowcxt;
+
 		InitMaterializedSRF(fcinfo, 0);
-		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		/* each row's arrays go once the tuplestore has its copy */
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows", ALLOCSET_DEFAULT_SIZES);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
 		for (const DiffRow &r : rows)
 		{
 			Datum		v[10];
 			bool		nulls[10] = {false};
 
 			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowcxt);
 			if (r.path >= 0)
 				v[0] = PathArray(index, r.path);
 			else
@@ -230,6 +235,7 @@ EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 		}
 		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(rowcxt);
 	});
 }
 
@@ -242,12 +248,18 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 		MemoryContext oldcxt;
 
+		MemoryContext rowcxt;
+
 		InitMaterializedSRF(fcinfo, 0);
-		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows", ALLOCSET_DEFAULT_SIZES);
+		oldcxt = MemoryContextSwitchTo(rowcxt);
 		for (const FitRow &r : rows)
 		{
 			Datum		v[10];
 			bool		nulls[10] = {false};
+
+			CHECK_FOR_INTERRUPTS();
+			MemoryContextReset(rowcxt);
 
 			if (r.path >= 0)
 				v[0] = PathArray(fit.Index(), r.path);
@@ -266,6 +278,7 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 		}
 		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(rowcxt);
 	});
 }
 
