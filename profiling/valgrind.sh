@@ -153,10 +153,20 @@ else
 	SOCK=$PROF_CLUSTER_DIR/sock
 fi
 
+# valgrind runs as the postgres user, which may not be able to read the
+# checkout (a clone under /root, say): it reads copies in the output dir
+mkdir -p "$OUT/supp"
+cp "$SUPP" "$OUT/supp/postgres.supp"
 VG_OPTS=(--leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 	--num-callers=30 --trace-children=yes --gen-suppressions=all --fullpath-after=
-	--suppressions="$SUPP" --log-file="$VG/vg.%p.log")
-for s in "${EXTRA_SUPP[@]}"; do VG_OPTS+=(--suppressions="$(cd "$(dirname "$s")" && pwd)/$(basename "$s")"); done
+	--suppressions="$OUT/supp/postgres.supp" --log-file="$VG/vg.%p.log")
+n=0
+for s in "${EXTRA_SUPP[@]}"; do
+	n=$((n + 1))
+	cp "$s" "$OUT/supp/extra$n.supp"
+	VG_OPTS+=(--suppressions="$OUT/supp/extra$n.supp")
+done
+chmod -R a+rX "$OUT/supp"
 [ "$ORIGINS" = 1 ] && VG_OPTS+=(--track-origins=yes)
 PG_OPTS=(-D "$DATADIR" -c port="$PROF_PORT" -c listen_addresses= -c unix_socket_directories="$SOCK"
 	-c shared_preload_libraries=memprof -c max_connections=20 -c shared_buffers=32MB
