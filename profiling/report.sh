@@ -116,6 +116,9 @@ if [ -n "$SOAK_DIR" ] && [ ! -d "$SOAK_DIR" ]; then die "--soak-dir $SOAK_DIR is
 if [ -z "$HOST" ] && { [ -n "$SNAPSHOT" ] || [ -n "$DIFF_FROM" ]; }; then
 	die "--snapshot and --diff read snapshots stored in a running server: give its --host and --port"
 fi
+if [ -n "$SNAPSHOT" ] && [ "$PID_ARG" != auto ]; then
+	die "--pid and --snapshot exclude each other (a snapshot is of the process it was taken of)"
+fi
 if [ -z "$HOST" ] && is_int "$PID_ARG"; then
 	die "--pid N names a process of a running server: give its --host and --port"
 fi

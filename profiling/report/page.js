@@ -286,7 +286,7 @@
   if (data.backends) {
     const n = data.backends.length;
     document.getElementById('processes-info').textContent = n + ' process' + (n === 1 ? '' : 'es') +
-      ' by contexts total, largest first' + (data.backends_total && data.backends_total > n ? ' (of ' + data.backends_total + ')' : '') +
+      ' by contexts total, largest first' +
       '. Context figures are what each process last published; RSS is read now.';
     table('#processes', bcols, data.backends, { rowClass: (d) => (d.pid === drawnPid ? 'drawn' : null) });
   } else {
