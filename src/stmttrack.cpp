@@ -375,7 +375,23 @@ Begin(QueryDesc *qd, MemoryContext root, uint64 queryid, const char *text, int t
 	st.text_len = text_len;
 	st.base = st.current = st.peak = Rescan(true);
 	if (max_backend_memory_kb > 0)
-		st.backend_other = WholeTree() - st.base;
+	{
+		/*
+		 * The backend outside the statement's contexts (caches, mostly):
+		 * a whole-tree walk, at most once a second, since it costs one
+		 * step per context and a backend may hold thousands.
+		 */
+		static TimestampTz walked_at = 0;
+		static int64 other = 0;
+		TimestampTz now = GetCurrentStatementStartTimestamp();
+
+		if (walked_at == 0 || now - walked_at >= USECS_PER_SEC || now < walked_at)
+		{
+			other = WholeTree() - st.base;
+			walked_at = now;
+		}
+		st.backend_other = other;
+	}
 	st.active = true;
 }
 

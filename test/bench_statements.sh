@@ -15,6 +15,7 @@
 #     not loaded; preloaded, tracking off; preloaded, tracking on (the
 #     allocation-counting path); preloaded, tracking on and both guards on.
 # Usage: test/bench_statements.sh [PAIRS] [SECS]
+# (BENCH_SKIP_TPS=1 runs only part 2, which does not depend on machine load.)
 set -eu
 cd "$(dirname "$0")/.."
 . test/lib.sh
@@ -39,7 +40,8 @@ tps() {
 median() { python3 -c "import sys, statistics; v=[float(x) for x in sys.argv[1:]]; print(f'{statistics.median(v):.4f}')" "$@"; }
 
 echo "== 1. TPS, memprof preloaded (track_statements on) / not loaded, $PAIRS alternating pairs of ${SECS}s"
-for workload in select-only tpcb-like; do
+[ -n "${BENCH_SKIP_TPS:-}" ] && echo "(skipped: BENCH_SKIP_TPS)"
+for workload in $([ -z "${BENCH_SKIP_TPS:-}" ] && echo select-only tpcb-like); do
 	flag=$([ "$workload" = select-only ] && echo -S || echo "")
 	ratios=()
 	for p in $(seq 1 "$PAIRS"); do
