@@ -336,10 +336,31 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 	std::vector<Row> rows;
 	uint32		nprocs = std::min(ProcGlobal->allProcCount, memprof::shared->nslots);
 
+	/*
+	 * Which PGPROCs are live processes: a backend's PGPROC keeps its old pid
+	 * after the backend exits, so a PGPROC counts only while the proc array
+	 * (or the auxiliary-process table) still maps its pid to it.
+	 */
+	std::vector<int32> live(nprocs, 0);
+
+	memprof::PgCall([&]() {
+		LWLockAcquire(ProcArrayLock, LW_SHARED);
+		for (uint32 i = 0; i < nprocs; i++)
+		{
+			PGPROC	   *proc = &ProcGlobal->allProcs[i];
+			int32		pid = proc->pid;
+
+			if (pid != 0 &&
+				(BackendPidGetProcWithLock(pid) == proc || AuxiliaryPidGetProc(pid) == proc))
+				live[i] = pid;
+		}
+		LWLockRelease(ProcArrayLock);
+	});
+
 	rows.reserve(nprocs);
 	for (uint32 i = 0; i < nprocs; i++)
 	{
-		int32		pid = ProcGlobal->allProcs[i].pid;
+		int32		pid = live[i];
 		Row			r;
 
 		if (pid == 0)

@@ -2,7 +2,7 @@
 -- Other sessions are opened with dblink, so that targets are real,
 -- separate backends.
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
@@ -52,6 +52,14 @@ SELECT ok((SELECT count(*) > 0 FROM memprof_backend_contexts((SELECT idle FROM p
 SELECT ok((SELECT abs(b.rss_bytes - b.published_rss_bytes)::float8 / b.rss_bytes < 0.05
              FROM memprof_backends b JOIN pids p ON b.pid = p.idle),
           'published RSS of an idle backend is within 5% of /proc now');
+
+-- a process that has exited has no row (its PGPROC keeps the old pid)
+SELECT dblink_connect('gone', pg_temp.connstr());
+CREATE TEMP TABLE gone AS SELECT p FROM dblink('gone', 'SELECT pg_backend_pid()') AS t(p int);
+SELECT dblink_disconnect('gone');
+SELECT pg_sleep(0.3);
+SELECT is((SELECT count(*) FROM memprof_backends WHERE pid = (SELECT p FROM gone)), 0::bigint,
+          'an exited backend has no row in memprof_backends');
 
 -- ---- memprof_backend_contexts ----
 SELECT is((SELECT count(*) FROM memprof_backend_contexts(pg_backend_pid()) WHERE level = 0),
