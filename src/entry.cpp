@@ -372,15 +372,10 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 		rows.push_back(r);
 	}
 
-	memprof::PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	memprof::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
+		const Row  &r = rows[i];
 
-		InitMaterializedSRF(fcinfo, 0);
-		for (const Row &r : rows)
 		{
-			Datum		v[20];
-			bool		n[20];
-
 			for (int k = 0; k < 20; k++)
 				n[k] = !r.published;
 			v[0] = Int32GetDatum(r.pid);
@@ -410,7 +405,6 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 			v[18] = Int64GetDatum(r.s.publications);
 			v[19] = Int64GetDatum(r.s.rss_bytes);
 			n[19] = !r.published || r.s.rss_bytes < 0;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 		}
 	});
 	return (Datum) 0;
@@ -433,15 +427,10 @@ MEMPROF_FUNCTION(memprof_backend_history_fn)
 			entries.push_back(*memprof::HistoryAt(static_cast<uint32>((next - 1 - k) % size)));
 		LWLockRelease(memprof::shared->lock);
 	});
-	memprof::PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	memprof::EmitRows(fcinfo, entries.size(), [&](size_t i, Datum *v, bool *n) {
+		const memprof::HistoryEntry &e = entries[i];
 
-		InitMaterializedSRF(fcinfo, 0);
-		for (const memprof::HistoryEntry &e : entries)
 		{
-			Datum		v[12];
-			bool		n[12] = {false};
-
 			v[0] = Int32GetDatum(e.s.pid);
 			v[1] = TextOrNull(GetBackendTypeDesc(static_cast<BackendType>(e.s.backend_type)), &n[1]);
 			v[2] = ObjectIdGetDatum(e.s.dbid);
@@ -457,7 +446,6 @@ MEMPROF_FUNCTION(memprof_backend_history_fn)
 			v[10] = Int64GetDatum(e.s.contexts);
 			v[11] = Int64GetDatum(e.s.rss_bytes);
 			n[11] = e.s.rss_bytes < 0;
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 		}
 	});
 	return (Datum) 0;
@@ -467,16 +455,11 @@ MEMPROF_FUNCTION(memprof_backend_history_fn)
 MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
 {
 	memprof::RequireShared("memprof_fetch_buffers");
-	memprof::PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-		static const char *const names[] = {"free", "requested", "writing", "done", "abandoned"};
+	static const char *const names[] = {"free", "requested", "writing", "done", "abandoned"};
 
-		InitMaterializedSRF(fcinfo, 0);
-		for (uint32 i = 0; i < memprof::shared->nbuffers; i++)
+	memprof::EmitRows(fcinfo, memprof::shared->nbuffers, [&](size_t i, Datum *v, bool *n) {
 		{
-			memprof::FetchBuffer *b = memprof::BufferAt(i);
-			Datum		v[5];
-			bool		n[5] = {false};
+			memprof::FetchBuffer *b = memprof::BufferAt(static_cast<uint32>(i));
 			memprof::BufferState st;
 			int32		target, requester;
 
@@ -492,7 +475,6 @@ MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
 			v[3] = Int32GetDatum(requester);
 			n[3] = (st == memprof::BufferState::Free);
 			v[4] = Int64GetDatum(static_cast<int64>(memprof::shared->buffer_size));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 		}
 	});
 	return (Datum) 0;

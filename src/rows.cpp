@@ -202,40 +202,22 @@ EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
 	});
 	rows.push_back(total);
 
-	PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-		MemoryContext oldcxt;
+	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
+		const DiffRow &r = rows[i];
 
-		MemoryContext rowcxt;
-
-		InitMaterializedSRF(fcinfo, 0);
-		/* each row's arrays go once the tuplestore has its copy */
-		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows", ALLOCSET_DEFAULT_SIZES);
-		oldcxt = MemoryContextSwitchTo(rowcxt);
-		for (const DiffRow &r : rows)
-		{
-			Datum		v[10];
-			bool		nulls[10] = {false};
-
-			CHECK_FOR_INTERRUPTS();
-			MemoryContextReset(rowcxt);
-			if (r.path >= 0)
-				v[0] = PathArray(index, r.path);
-			else
-				nulls[0] = true;
-			v[1] = Int64GetDatum(r.from.contexts);
-			v[2] = Int64GetDatum(r.to.contexts);
-			v[3] = Int64GetDatum(r.to.contexts - r.from.contexts);
-			v[4] = Int64GetDatum(r.from.total_bytes);
-			v[5] = Int64GetDatum(r.to.total_bytes);
-			v[6] = Int64GetDatum(r.to.total_bytes - r.from.total_bytes);
-			v[7] = Int64GetDatum(r.from.used_bytes);
-			v[8] = Int64GetDatum(r.to.used_bytes);
-			v[9] = Int64GetDatum(r.to.used_bytes - r.from.used_bytes);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
-		}
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextDelete(rowcxt);
+		if (r.path >= 0)
+			v[0] = PathArray(index, r.path);
+		else
+			nulls[0] = true;
+		v[1] = Int64GetDatum(r.from.contexts);
+		v[2] = Int64GetDatum(r.to.contexts);
+		v[3] = Int64GetDatum(r.to.contexts - r.from.contexts);
+		v[4] = Int64GetDatum(r.from.total_bytes);
+		v[5] = Int64GetDatum(r.to.total_bytes);
+		v[6] = Int64GetDatum(r.to.total_bytes - r.from.total_bytes);
+		v[7] = Int64GetDatum(r.from.used_bytes);
+		v[8] = Int64GetDatum(r.to.used_bytes);
+		v[9] = Int64GetDatum(r.to.used_bytes - r.from.used_bytes);
 	});
 }
 
@@ -244,41 +226,23 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 {
 	std::vector<FitRow> rows = fit.Fit(t);
 
-	PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-		MemoryContext oldcxt;
+	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
+		const FitRow &r = rows[i];
 
-		MemoryContext rowcxt;
-
-		InitMaterializedSRF(fcinfo, 0);
-		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows", ALLOCSET_DEFAULT_SIZES);
-		oldcxt = MemoryContextSwitchTo(rowcxt);
-		for (const FitRow &r : rows)
-		{
-			Datum		v[10];
-			bool		nulls[10] = {false};
-
-			CHECK_FOR_INTERRUPTS();
-			MemoryContextReset(rowcxt);
-
-			if (r.path >= 0)
-				v[0] = PathArray(fit.Index(), r.path);
-			else
-				nulls[0] = true;
-			v[1] = PointerGetDatum(MakeText(r.path >= 0 ? PathScopeName(r.scope) : "overall"));
-			v[2] = Int64GetDatum(r.contexts_first);
-			v[3] = Int64GetDatum(r.contexts_last);
-			v[4] = Int64GetDatum(r.used_first);
-			v[5] = Int64GetDatum(r.used_last);
-			v[6] = Int64GetDatum(r.used_last - r.used_first);
-			v[7] = Float8GetDatum(r.slope);
-			v[8] = Float8GetDatum(r.r2);
-			nulls[8] = std::isnan(r.r2);
-			v[9] = PointerGetDatum(MakeText(r.verdict));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
-		}
-		MemoryContextSwitchTo(oldcxt);
-		MemoryContextDelete(rowcxt);
+		if (r.path >= 0)
+			v[0] = PathArray(fit.Index(), r.path);
+		else
+			nulls[0] = true;
+		v[1] = PointerGetDatum(MakeText(r.path >= 0 ? PathScopeName(r.scope) : "overall"));
+		v[2] = Int64GetDatum(r.contexts_first);
+		v[3] = Int64GetDatum(r.contexts_last);
+		v[4] = Int64GetDatum(r.used_first);
+		v[5] = Int64GetDatum(r.used_last);
+		v[6] = Int64GetDatum(r.used_last - r.used_first);
+		v[7] = Float8GetDatum(r.slope);
+		v[8] = Float8GetDatum(r.r2);
+		nulls[8] = std::isnan(r.r2);
+		v[9] = PointerGetDatum(MakeText(r.verdict));
 	});
 }
 

@@ -11,6 +11,7 @@
  */
 #include "stmttrack.hpp"
 #include "boundary.hpp"
+#include "rows.hpp"
 #include "shmem.hpp"
 
 extern "C" {
@@ -187,15 +188,11 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 		LWLockRelease(stmt_shared->lock);
 	});
 
-	PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
+		const Row  &r = rows[i];
 
-		InitMaterializedSRF(fcinfo, 0);
-		for (const Row &r : rows)
+		(void) n;
 		{
-			Datum		v[10];
-			bool		n[10] = {false};
-
 			v[0] = ObjectIdGetDatum(r.key.userid);
 			v[1] = ObjectIdGetDatum(r.key.dbid);
 			v[2] = Int64GetDatum(static_cast<int64>(r.key.queryid));
@@ -206,7 +203,6 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 			v[7] = Int64GetDatum(r.max_peak);
 			v[8] = Int64GetDatum(r.calls > 0 ? r.min_peak : 0);
 			v[9] = Int64GetDatum(r.max_held);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 		}
 	});
 	return (Datum) 0;
