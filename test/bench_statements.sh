@@ -12,7 +12,11 @@
 #     callgrind, one pgbench client runs T1 and then T2 select-only
 #     transactions in separate connections (after a warm-up connection that
 #     builds the relcache init file), and (I(T2) - I(T1)) / (T2 - T1) of the
-#     serving backend removes connection start-up; the same for tpcb-like.  Configurations:
+#     serving backend removes connection start-up; the same for tpcb-like.
+#     Caveat: callgrind gives a forked child its parent's counters, so the
+#     difference also carries the postmaster's work between the two forks;
+#     a function-level profile (callgrind_annotate) is the sharper figure,
+#     see README.md.  Configurations:
 #     not loaded; preloaded, tracking off; preloaded, tracking on (the
 #     allocation-counting path); preloaded, tracking on and both guards on.
 # Usage: test/bench_statements.sh [PAIRS] [SECS]
