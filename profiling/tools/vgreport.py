@@ -16,7 +16,9 @@ survived the suppressions:
 
 groups them by kind and stack (the same stack in many backends is one
 row), and marks a group OURS when any frame of any of its stacks (the
-access, the allocation, the origin) matches --ours (a regular expression,
+access, the allocation, the origin) matches --ours (except memprof's hook
+adapters and wrapped context methods that only passed the call on, see
+stack_is_ours) (a regular expression,
 default: memprof, which names memprof.so, memprof_test.so, memprof's
 functions and namespace) or lies under --root (our source tree).  Writes
 --report (markdown) and --suggest (valgrind suppressions generated for
@@ -131,6 +133,29 @@ def main():
             return True
         return any(r in frame for r in roots)
 
+    # memprof's executor/utility/log/transaction hook adapters and its
+    # wrapped memory-context methods sit in the stack of nearly everything
+    # PostgreSQL does while memprof is loaded; they are ours only when the
+    # error is in them (the innermost frame past libc and valgrind's own),
+    # not when they merely passed the call on
+    passthrough_rx = re.compile(
+        r"Memprof(ExecutorStart|ExecutorRun|ExecutorFinish|ExecutorEnd|ProcessUtility|"
+        r"EmitLogHook|XactCallback)|memprof::\(anonymous namespace\)::W(Alloc|Free|Realloc|Reset|Delete)<")
+    outer_rx = re.compile(r"vgpreload|/libc\.so|ld-linux|libstdc\+\+")
+
+    def stack_is_ours(stack):
+        frames = [f for f in stack if not f.startswith("# ")]
+        first = 0
+        while first < len(frames) and outer_rx.search(frames[first]):
+            first += 1
+        for i, f in enumerate(frames):
+            if not is_ours(f):
+                continue
+            if passthrough_rx.search(f) and i != first:
+                continue
+            return True
+        return False
+
     logs = sorted(glob.glob(os.path.join(a.logs, "vg.*.log")))
     if not logs:
         print(f"vgreport: no vg.*.log in {a.logs}", file=sys.stderr)
@@ -159,7 +184,7 @@ def main():
             g["blocks"] += nblocks
             g["count"] += 1
             g["pids"].add(pid)
-            if any(is_ours(f) for s in stacks for f in s if not f.startswith("# ")):
+            if any(stack_is_ours(s) for s in stacks):
                 g["ours"] = True
 
     ours = [g for g in groups.values() if g["ours"]]
