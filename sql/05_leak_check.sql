@@ -102,6 +102,14 @@ SELECT label, count(*) FROM memprof_snapshots GROUP BY label ORDER BY label;
 TRUNCATE lc_seen;
 CALL memprof_leak_check_xact('INSERT INTO lc_seen VALUES (1); SELECT 1 / (5 - count(*)) FROM lc_seen', 20, 0, 'xact error');
 SELECT count(*) AS error_run_snapshots FROM memprof_snapshots WHERE label LIKE 'xact error%';
+-- a statement_timeout cancel in the middle of a run: 57014, and again no
+-- snapshot of the run is left
+SET statement_timeout = '400ms';
+\set VERBOSITY sqlstate
+CALL memprof_leak_check_xact('SELECT pg_sleep(0.03)', 200, 0, 'xact cancel');
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT count(*) AS cancelled_run_snapshots FROM memprof_snapshots WHERE label LIKE 'xact cancel%';
 \set VERBOSITY sqlstate
 CALL memprof_leak_check_xact(NULL);
 CALL memprof_leak_check_xact('SELECT 1', 2);
