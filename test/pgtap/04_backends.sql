@@ -2,7 +2,7 @@
 -- Other sessions are opened with dblink, so that targets are real,
 -- separate backends.
 BEGIN;
-SELECT plan(37);
+SELECT plan(42);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
@@ -148,6 +148,11 @@ SELECT ok(pg_read_file(current_setting('data_directory') || '/../server.log')
 SELECT throws_ok('SELECT * FROM memprof_backend_contexts(1)', '22023', 'PID 1 is not a PostgreSQL server process',
                  'pid 1 is not a PostgreSQL process');
 SELECT throws_ok('SELECT * FROM memprof_backend_contexts(-5)', '22023', NULL, 'negative pid');
+SELECT throws_ok('SELECT * FROM memprof_backend_contexts(pg_backend_pid(), 3600001)', '22023', NULL, 'timeout above the cap');
+SELECT throws_ok('SELECT * FROM memprof_backend_contexts(pg_backend_pid(), NULL)', '22004', NULL, 'NULL timeout');
+SELECT throws_ok($$SELECT memprof_snapshot('x', 1)$$, '22023', NULL, 'remote snapshot of a non-PostgreSQL pid');
+SELECT throws_ok($$SELECT memprof_snapshot('x', NULL::int)$$, '22004', NULL, 'remote snapshot of a NULL pid');
+SELECT throws_ok('SELECT * FROM memprof_folded_pid(1)', '22023', NULL, 'folded tree of a non-PostgreSQL pid');
 SELECT throws_ok('SELECT * FROM memprof_backend_contexts(NULL)', '22004', NULL, 'NULL pid');
 SELECT throws_ok('SELECT * FROM memprof_backend_contexts(pg_backend_pid(), 0)', '22023', NULL, 'timeout 0');
 
