@@ -15,10 +15,12 @@ M = 10^6, G = 10^9); they are converted to bytes here.
 
 import argparse
 import collections
-import csv
 import os
 import re
 import sys
+
+import ctxdiff
+from ctxdiff import read_csv
 
 UNITS = {"": 1, "B": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
 
@@ -83,44 +85,8 @@ def top_entries(lines, n):
     return got
 
 
-def read_csv(path):
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def ctx_diff(out):
-    rows = read_csv(os.path.join(out, "memprof_diff.csv"))
-    if rows and "used_bytes_delta" in rows[0]:
-        got = [(r.get("path") or "(total)", float(r.get("contexts_delta") or 0),
-                float(r.get("total_bytes_delta") or 0), float(r.get("used_bytes_delta") or 0)) for r in rows]
-        got = [g for g in got if g[1] or g[2] or g[3]]
-        got.sort(key=lambda g: (g[0] != "(total)", -abs(g[2]) - abs(g[3])))
-        return "memprof_diff", got
-    b, a = read_csv(os.path.join(out, "ctx_before.csv")), read_csv(os.path.join(out, "ctx_after.csv"))
-    if not b or not a:
-        return None, []
-
-    def fold(rows):
-        acc = collections.defaultdict(lambda: [0, 0, 0])
-        for r in rows:
-            x = acc[r["path"]]
-            x[0] += 1
-            x[1] += int(r["total_bytes"])
-            x[2] += int(r["used_bytes"])
-        return acc
-    fb, fa = fold(b), fold(a)
-    got = []
-    for p in set(fa) | set(fb):
-        x, y = fb.get(p, [0, 0, 0]), fa.get(p, [0, 0, 0])
-        d = (y[0] - x[0], y[1] - x[1], y[2] - x[2])
-        if any(d):
-            got.append((p,) + d)
-    got.sort(key=lambda g: -abs(g[2]) - abs(g[3]))
-    got.insert(0, ("(total)", len(a) - len(b), sum(v[1] for v in fa.values()) - sum(v[1] for v in fb.values()),
-                   sum(v[2] for v in fa.values()) - sum(v[2] for v in fb.values())))
-    return "memprof_contexts before/after", got
+    return ctxdiff.ctx_diff(out, grown_only=False)
 
 
 def main():

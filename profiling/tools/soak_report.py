@@ -18,11 +18,13 @@ the warm-up and at least 4 of them; the sampler's own session is not.
 
 import argparse
 import collections
-import csv
 import os
 import shutil
 import subprocess
 import sys
+
+import ctxdiff
+from ctxdiff import read_csv
 
 
 def fit(xs, ys):
@@ -58,54 +60,8 @@ def num(s):
         return None
 
 
-def read_csv(path):
-    if not os.path.exists(path) or os.path.getsize(path) == 0:
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def ctx_diff(out):
-    """Contexts that grew: memprof_diff.csv when present, else ctx_before/after."""
-    rows = read_csv(os.path.join(out, "memprof_diff.csv"))
-    if rows and "used_bytes_delta" in rows[0]:
-        got = []
-        for r in rows:
-            d = num(r.get("used_bytes_delta")) or 0
-            t = num(r.get("total_bytes_delta")) or 0
-            c = num(r.get("contexts_delta")) or 0
-            path = r.get("path") or "(total)"
-            if d > 0 or t > 0 or c > 0:
-                got.append((path, c, t, d))
-        got.sort(key=lambda g: (g[0] != "(total)", -max(g[2], g[3])))
-        return "memprof_diff", got
-    before = read_csv(os.path.join(out, "ctx_before.csv"))
-    after = read_csv(os.path.join(out, "ctx_after.csv"))
-    if not before or not after:
-        return None, []
-
-    def fold(rows):
-        acc = collections.defaultdict(lambda: [0, 0, 0])
-        for r in rows:
-            a = acc[r["path"]]
-            a[0] += 1
-            a[1] += int(r["total_bytes"])
-            a[2] += int(r["used_bytes"])
-        return acc
-    b, a = fold(before), fold(after)
-    got = []
-    for path in set(a) | set(b):
-        x, y = b.get(path, [0, 0, 0]), a.get(path, [0, 0, 0])
-        dc, dt, du = y[0] - x[0], y[1] - x[1], y[2] - x[2]
-        if dc > 0 or dt > 0 or du > 0:
-            got.append((path, dc, dt, du))
-    tb = sum(v[1] for v in b.values())
-    ta = sum(v[1] for v in a.values())
-    ub = sum(v[2] for v in b.values())
-    ua = sum(v[2] for v in a.values())
-    got.sort(key=lambda g: -max(g[2], g[3]))
-    got.insert(0, ("(total)", len(after) - len(before), ta - tb, ua - ub))
-    return "memprof_contexts before/after", got
+    return ctxdiff.ctx_diff(out, grown_only=True)
 
 
 def plot(out, samples, iters, judged, t_warm):
