@@ -6,7 +6,8 @@
 /*
  * Privileges follow core's pg_backend_memory_contexts: memory-context
  * figures are readable by superusers and members of pg_read_all_stats only.
- * Every function is revoked from PUBLIC and granted to pg_read_all_stats.
+ * Views and tables are granted where they are created; functions and
+ * procedures all at once at the end of this script.
  */
 
 /*---- the calling backend's contexts ----*/
@@ -59,9 +60,7 @@ CREATE VIEW memprof_context_groups AS
 COMMENT ON VIEW memprof_context_groups IS
 'memprof_contexts folded by parent path and name, largest first';
 
-REVOKE ALL ON FUNCTION memprof_contexts() FROM PUBLIC;
 REVOKE ALL ON memprof_contexts, memprof_context_groups FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION memprof_contexts() TO pg_read_all_stats;
 GRANT SELECT ON memprof_contexts, memprof_context_groups TO pg_read_all_stats;
 
 /*---- snapshots ----*/
@@ -343,21 +342,9 @@ $$;
 /*---- privileges ----*/
 REVOKE ALL ON memprof_snapshot_header, memprof_snapshot_context FROM PUBLIC;
 REVOKE ALL ON memprof_snapshots, memprof_leaks FROM PUBLIC;
-REVOKE ALL ON FUNCTION memprof_snapshot(text), memprof_baseline(text),
-    memprof_set_baseline(bigint), memprof_snapshot_drop(bigint),
-    memprof_snapshot_prune(integer, interval), memprof_snapshot_contexts(bigint),
-    memprof_diff(bigint, bigint), memprof_leak_check(text, integer, integer),
-    memprof_leak_fit(bigint[]), memprof_leak_fit_label(text) FROM PUBLIC;
-REVOKE ALL ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) FROM PUBLIC;
 
 GRANT SELECT ON memprof_snapshot_header, memprof_snapshot_context TO pg_read_all_stats;
 GRANT SELECT ON memprof_snapshots, memprof_leaks TO pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION memprof_snapshot(text), memprof_baseline(text),
-    memprof_set_baseline(bigint), memprof_snapshot_drop(bigint),
-    memprof_snapshot_prune(integer, interval), memprof_snapshot_contexts(bigint),
-    memprof_diff(bigint, bigint), memprof_leak_check(text, integer, integer),
-    memprof_leak_fit(bigint[]), memprof_leak_fit_label(text) TO pg_read_all_stats;
-GRANT EXECUTE ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text) TO pg_read_all_stats;
 
 /*---- every process (needs shared_preload_libraries) ----*/
 
@@ -441,13 +428,7 @@ LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION memprof_fetch_buffers() IS
 'state of the shared buffers used to fetch other processes'' trees';
 
-REVOKE ALL ON FUNCTION memprof_backend_summaries(), memprof_backend_contexts(integer, integer),
-    memprof_snapshot(text, integer), memprof_backend_history_rows(),
-    memprof_fetch_buffers() FROM PUBLIC;
 REVOKE ALL ON memprof_backends, memprof_backend_history FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION memprof_backend_summaries(), memprof_backend_contexts(integer, integer),
-    memprof_snapshot(text, integer), memprof_backend_history_rows(),
-    memprof_fetch_buffers() TO pg_read_all_stats;
 GRANT SELECT ON memprof_backends, memprof_backend_history TO pg_read_all_stats;
 
 /*---- per-statement memory (needs shared_preload_libraries) ----*/
@@ -489,10 +470,7 @@ LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION memprof_statements_info() IS
 'entries in use, statements not recorded because the table was full, last reset';
 
-REVOKE ALL ON FUNCTION memprof_statements_rows(), memprof_statements_reset(),
-    memprof_statements_info() FROM PUBLIC;
 REVOKE ALL ON memprof_statements FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION memprof_statements_rows(), memprof_statements_info() TO pg_read_all_stats;
 GRANT SELECT ON memprof_statements TO pg_read_all_stats;
 -- memprof_statements_reset(): superusers only, unless granted
 
@@ -573,7 +551,34 @@ AS $$
 $$;
 COMMENT ON FUNCTION memprof_folded_pid(integer, text) IS 'another process''s tree as flame-graph lines';
 
-REVOKE ALL ON FUNCTION memprof_folded(text), memprof_folded(bigint, text),
-    memprof_folded_diff(bigint, bigint, text), memprof_folded_pid(integer, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION memprof_folded(text), memprof_folded(bigint, text),
-    memprof_folded_diff(bigint, bigint, text), memprof_folded_pid(integer, text) TO pg_read_all_stats;
+/*---- privileges of every function and procedure, in one place ----*/
+
+/*
+ * Every function and procedure of the extension is revoked from PUBLIC and
+ * granted to pg_read_all_stats, except: memprof_fold and memprof_fold_pick,
+ * pure formatting helpers that read nothing (left to PUBLIC), and
+ * memprof_statements_reset, for superusers only.  Done by a loop over the
+ * extension's members, so a function added later cannot be forgotten.
+ */
+DO $$
+DECLARE
+    f record;
+    kind text;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure AS sig, p.proname, p.prokind
+          FROM pg_catalog.pg_depend d
+          JOIN pg_catalog.pg_proc p ON p.oid = d.objid
+         WHERE d.classid = 'pg_catalog.pg_proc'::regclass
+           AND d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT oid FROM pg_catalog.pg_extension WHERE extname = 'memprof')
+           AND d.deptype = 'e'
+           AND p.proname NOT IN ('memprof_fold', 'memprof_fold_pick')
+    LOOP
+        kind := CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END;
+        EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC', kind, f.sig);
+        IF f.proname <> 'memprof_statements_reset' THEN
+            EXECUTE format('GRANT EXECUTE ON %s %s TO pg_read_all_stats', kind, f.sig);
+        END IF;
+    END LOOP;
+END $$;
