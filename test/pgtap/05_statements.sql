@@ -18,7 +18,9 @@ $$;
 SELECT has_view('memprof_statements');
 SELECT is((SELECT setting FROM pg_settings WHERE name = 'compute_query_id'), 'auto',
           'compute_query_id is auto (memprof turns the query id on)');
-SELECT cmp_ok(memprof_statements_reset(), '>=', 0::bigint, 'reset');
+SELECT memprof_statements_reset() >= 0 AS reset;
+SELECT is((SELECT count(*) FROM memprof_statements WHERE query LIKE '%memprof_test_burst(20000000)%'),
+          0::bigint, 'after memprof_statements_reset() the burst statement has no entry');
 
 -- a burst of 20 MB allocated and freed inside the statement
 SELECT * FROM dblink('s', 'SELECT memprof_test_burst(20000000)') AS t(b bigint);
