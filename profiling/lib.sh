@@ -109,8 +109,8 @@ prof_setup_out() {
 prof_ensure() {
 	ensure_packages "$@" || prof_die "could not install packages: $*"
 	local pkglib share
-	pkglib=$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
-	share=$(pg_config --sharedir 2>/dev/null || echo /usr/share/postgresql/15)
+	pkglib=$("$PG_CONFIG" --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)
+	share=$("$PG_CONFIG" --sharedir 2>/dev/null || echo /usr/share/postgresql/15)
 	if [ "$PROF_BUILD" = 1 ] || [ ! -f "$pkglib/memprof.so" ] || [ ! -f "$pkglib/memprof_test.so" ] \
 		|| [ ! -f "$share/extension/memprof.control" ]; then
 		prof_log "building and installing memprof"

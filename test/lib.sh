@@ -5,7 +5,11 @@
 # OS user, live in a private directory under /tmp, listen on a private port
 # and a private socket directory only (no TCP).
 
-PGBIN=${PGBIN:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
+# PG_CONFIG selects the server to build against and test with (default: the
+# pg_config on PATH, else Debian's PostgreSQL 15).
+PG_CONFIG=${PG_CONFIG:-$(command -v pg_config || echo /usr/lib/postgresql/15/bin/pg_config)}
+export PG_CONFIG
+PGBIN=${PGBIN:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 MEMPROF_ROOT=${MEMPROF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
 # as_pg CMD...: run CMD as the postgres OS user (directly if we are it).
@@ -36,8 +40,11 @@ ensure_packages() {
 build_install() {
 	local log
 	log=$(mktemp)
-	( cd "$MEMPROF_ROOT" && make -s clean >/dev/null 2>&1; make 2>&1 && make install 2>&1 \
-		&& make -C test/memprof_test 2>&1 && make -C test/memprof_test install 2>&1 ) >"$log" 2>&1
+	( cd "$MEMPROF_ROOT" && make -s clean PG_CONFIG="$PG_CONFIG" >/dev/null 2>&1
+	  make -C test/memprof_test -s clean PG_CONFIG="$PG_CONFIG" >/dev/null 2>&1
+	  make PG_CONFIG="$PG_CONFIG" 2>&1 && make PG_CONFIG="$PG_CONFIG" install 2>&1 \
+		&& make -C test/memprof_test PG_CONFIG="$PG_CONFIG" 2>&1 \
+		&& make -C test/memprof_test PG_CONFIG="$PG_CONFIG" install 2>&1 ) >"$log" 2>&1
 	local rc=$?
 	if [ $rc -ne 0 ]; then cat "$log"; rm -f "$log"; echo "build failed" >&2; return 1; fi
 	if grep -E '(warning|error):' "$log" | grep -q .; then
