@@ -11,6 +11,8 @@ OBJS = \
 	src/snapshot.o \
 	src/stmtstats.o \
 	src/stmttrack.o \
+	src/fingerprint.o \
+	src/alloc/intercept.o \
 	src/sample.o \
 	src/shmem.o \
 	src/walker.o

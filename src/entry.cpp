@@ -3,6 +3,7 @@
  * initialisation; each function only adapts arguments and results and calls
  * the consumer that does the work.
  */
+#include "alloc/counters.hpp"
 #include "boundary.hpp"
 #include "leakcheck.hpp"
 #include "publish.hpp"
@@ -332,6 +333,8 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 		memprof::ProcSummary s;
 		int64		rss, anon;
 		bool		have_proc;
+		bool		have_live;
+		int64		live_held, live_peak;
 	};
 	std::vector<Row> rows;
 	uint32		nprocs = std::min(ProcGlobal->allProcCount, memprof::shared->nslots);
@@ -369,6 +372,13 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 		r.published = memprof::ReadSlot(memprof::SlotAt(i), r.s) && r.s.pid == pid &&
 			r.s.published_at != 0;
 		r.have_proc = memprof::ReadProcStatus(pid, r.rss, r.anon);
+		/* the live allocator figures: valid once the owner set its slot up */
+		memprof::ProcSlot *slot = memprof::SlotAt(i);
+
+		r.live_held = slot->live.held;
+		r.live_peak = slot->live.peak;
+		r.have_live = memprof::InterceptStatus() == memprof::InterceptState::Active &&
+			r.s.pid == pid && (r.live_held != 0 || r.live_peak != 0);
 		rows.push_back(r);
 	}
 
@@ -405,6 +415,10 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 			v[18] = Int64GetDatum(r.s.publications);
 			v[19] = Int64GetDatum(r.s.rss_bytes);
 			n[19] = !r.published || r.s.rss_bytes < 0;
+			v[20] = Int64GetDatum(r.live_held);
+			n[20] = !r.have_live;
+			v[21] = Int64GetDatum(r.live_peak);
+			n[21] = !r.have_live;
 		}
 	});
 	return (Datum) 0;
@@ -480,6 +494,40 @@ MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
 	return (Datum) 0;
 }
 
+/*
+ * memprof_allocator(): whether the allocator interception is active, why
+ * not, which functions it counts, and this process's figures.
+ */
+MEMPROF_FUNCTION(memprof_allocator_fn)
+{
+	static const char *const states[] = {"not loaded", "off", "active", "failed"};
+	memprof::InterceptState st = memprof::InterceptStatus();
+	Datum		result = 0;
+
+	memprof::PgCall([&]() {
+		TupleDesc	desc;
+		Datum		v[5];
+		bool		n[5] = {false, false, false, false, false};
+		const char *reason = memprof::InterceptReason();
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		desc = BlessTupleDesc(desc);
+		v[0] = CStringGetTextDatum(states[static_cast<int>(st)]);
+		v[1] = CStringGetTextDatum(st == memprof::InterceptState::NotLoaded
+								   ? "memprof is not in shared_preload_libraries" : reason);
+		n[1] = (st == memprof::InterceptState::Active);
+		v[2] = CStringGetTextDatum(memprof::InterceptedSymbols());
+		n[2] = (st != memprof::InterceptState::Active);
+		v[3] = Int64GetDatum(memprof::alloc.held);
+		n[3] = (st != memprof::InterceptState::Active);
+		v[4] = Int64GetDatum(memprof::alloc.peak);
+		n[4] = (st != memprof::InterceptState::Active);
+		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
+	});
+	return result;
+}
+
 /*---- hooks: thin C adapters over the C++ bodies ----*/
 
 namespace {
@@ -489,6 +537,8 @@ emit_log_hook_type prev_emit_log_hook = nullptr;
 void
 MemprofEmitLogHook(ErrorData *edata)
 {
+	/* a guard's refusal reads as the guard's error to every later hook */
+	memprof::RewriteGuardErrorForLog(edata);
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 	/* errors here would recurse into the log: swallowed (elevel 0) */
@@ -502,11 +552,23 @@ MemprofXactCallback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
 		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
+	if (!memprof::ProcessInitDone())
+		memprof::InvokeHook(WARNING, []() { memprof::EnsureProcessInit(); });
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		memprof::StatementAbort();
-	memprof::InvokeHook(WARNING, []() {
-		memprof::MaybePublish(GetCurrentTransactionStopTimestamp());
-	});
+		memprof::StatementAbort(false);
+
+	/* the statement's start: no clock read at every commit */
+	TimestampTz now = GetCurrentStatementStartTimestamp();
+
+	if (memprof::PublishDue(now))
+		memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
+}
+
+void
+MemprofSubXactCallback(SubXactEvent event, SubTransactionId, SubTransactionId, void *)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		memprof::StatementAbort(true);
 }
 
 }								/* namespace */
@@ -546,13 +608,13 @@ _PG_init(void)
 							NULL, &memprof::log_min_statement_memory_kb, -1, -1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomIntVariable("memprof.max_statement_memory",
-							"Memory a statement may take above what it started with (0: no limit).",
+							"Memory a statement may take above its lowest point, in allocator bytes (0: no limit).",
 							NULL, &memprof::max_statement_memory_kb, 0, 0, INT_MAX,
-							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_KB, NULL, memprof::AssignStatementLimit, NULL);
 	DefineCustomIntVariable("memprof.max_backend_memory",
-							"Memory-context total a backend may reach while running a statement (0: no limit).",
+							"Allocator bytes a client backend may hold (0: no limit).",
 							NULL, &memprof::max_backend_memory_kb, 0, 0, INT_MAX,
-							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_KB, NULL, memprof::AssignBackendLimit, NULL);
 	{
 		static const struct config_enum_entry actions[] = {
 			{"warn", memprof::GUARD_WARN, false},
@@ -563,15 +625,19 @@ _PG_init(void)
 		DefineCustomEnumVariable("memprof.guard_action",
 								 "What a memory guard does when a limit is passed: warn or error.",
 								 NULL, &memprof::guard_action, memprof::GUARD_ERROR, actions,
-								 PGC_SUSET, 0, NULL, NULL, NULL);
+								 PGC_SUSET, 0, NULL, memprof::AssignGuardAction, NULL);
 	}
 
 	if (process_shared_preload_libraries_in_progress)
 	{
 		DefineCustomIntVariable("memprof.max_statements",
-								"Number of distinct statements memprof_statements keeps.",
-								NULL, &memprof::max_tracked_statements, 1000, 100, 1000000,
+								"Number of distinct statements memprof_statements keeps; the least used are evicted.",
+								NULL, &memprof::max_tracked_statements, 5000, 100, 1000000,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
+		DefineCustomBoolVariable("memprof.intercept_allocator",
+								 "Counts every block the server takes from malloc (statement peaks, live figures, guards).",
+								 NULL, &memprof::intercept_allocator, true,
+								 PGC_POSTMASTER, 0, NULL, NULL, NULL);
 		DefineCustomIntVariable("memprof.fetch_buffers",
 								"Number of shared buffers for fetching other processes' context trees.",
 								NULL, &memprof::fetch_buffers, 4, 1, 64,
@@ -594,12 +660,23 @@ _PG_init(void)
 	 */
 	memprof::InstallStatementHooks();
 	RegisterXactCallback(MemprofXactCallback, nullptr);
+	RegisterSubXactCallback(MemprofSubXactCallback, nullptr);
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;					/* loaded on first use: no shared memory */
 
-	/* the in-core query id keys memprof_statements */
-	EnableQueryId();
+	/*
+	 * Count the allocator from here on, in the postmaster, so that every
+	 * child inherits it.  Query ids are not switched on for memprof: without
+	 * them statements are keyed by a text fingerprint (fingerprint.hpp).
+	 */
+	memprof::InstallInterception(memprof::intercept_allocator);
+	if (memprof::InterceptStatus() == memprof::InterceptState::Active)
+		ereport(LOG, (errmsg("memprof: counting the allocator (%s)", memprof::InterceptedSymbols())));
+	else
+		ereport(LOG, (errmsg("memprof: allocator not intercepted: %s", memprof::InterceptReason()),
+					  errdetail("Statement peaks, live backend figures and memory guards are off; "
+								"everything else works.")));
 	memprof::InstallShmemHooks();
 	prev_emit_log_hook = emit_log_hook;
 	emit_log_hook = MemprofEmitLogHook;

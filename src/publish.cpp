@@ -4,6 +4,7 @@
 #include "publish.hpp"
 #include "boundary.hpp"
 #include "remote.hpp"
+#include "stmttrack.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@ int			publish_interval_ms = 1000;
 namespace {
 
 ProcSlot   *own_slot = nullptr;
+LiveAlloc	exit_live;			/* where the allocator figures go after exit */
 bool		init_done = false;
 ProcSummary own;				/* last published, kept for the peaks */
 TimestampTz last_publish = 0;
@@ -92,10 +94,13 @@ OnExit(int code, Datum arg)
 				shared->history_next++;
 				LWLockRelease(shared->lock);
 			});
-		/* the slot is free again */
+		/* the slot is free again; later frees no longer write into it */
 		ProcSummary empty;
 
 		memset(&empty, 0, sizeof(empty));
+		alloc.live = &exit_live;
+		own_slot->live.held = 0;
+		own_slot->live.peak = 0;
 		WriteOwnSlot(own_slot, empty);
 		own_slot = nullptr;
 	});
@@ -109,6 +114,7 @@ EnsureProcessInit()
 	if (init_done)
 		return own_slot != nullptr;
 	init_done = true;
+	StatementProcessInit();
 	if (shared == nullptr || MyProc == nullptr)
 		return false;
 	if (MyProc->pgprocno < 0 || static_cast<uint32>(MyProc->pgprocno) >= shared->nslots)
@@ -119,6 +125,9 @@ EnsureProcessInit()
 	own.backend_type = static_cast<int32>(MyBackendType);
 	own.started_at = MyStartTimestamp;
 	WriteOwnSlot(own_slot, own);
+	own_slot->live.held = alloc.held;
+	own_slot->live.peak = alloc.peak;
+	alloc.live = &own_slot->live;
 	before_shmem_exit(OnExit, (Datum) 0);
 	return true;
 }
@@ -174,6 +183,20 @@ PublishSample(const Sample &s)
 	own.publications++;
 	last_publish = own.published_at;
 	WriteOwnSlot(own_slot, own);
+}
+
+bool
+ProcessInitDone()
+{
+	return init_done;
+}
+
+bool
+PublishDue(TimestampTz now)
+{
+	return publish_interval_ms >= 0 &&
+		(last_publish == 0 ||
+		 now - last_publish >= static_cast<TimestampTz>(publish_interval_ms) * 1000);
 }
 
 void

@@ -27,6 +27,10 @@ void		Summarize(const Sample &s, ProcSummary &out);
 /* Publishes s (a sample of this process, just taken) into the own slot. */
 void		PublishSample(const Sample &s);
 
+/* Whether the set-up ran; whether a publication is due (both cheap). */
+bool		ProcessInitDone();
+bool		PublishDue(TimestampTz now);
+
 /* Transaction-end publication, rate limited by memprof.publish_interval. */
 void		MaybePublish(TimestampTz now);
 

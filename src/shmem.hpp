@@ -22,6 +22,7 @@
 #pragma once
 
 #include "pg.hpp"
+#include "alloc/counters.hpp"
 
 namespace memprof {
 
@@ -57,6 +58,12 @@ struct ProcSlot
 {
 	pg_atomic_uint32 changecount;
 	ProcSummary s;
+	/*
+	 * The owner's allocator figures, stored by its malloc/free wrappers at
+	 * every block (plain 64-bit stores, outside the seqlock): valid while
+	 * s.pid is the owner's pid.
+	 */
+	LiveAlloc	live;
 };
 
 struct HistoryEntry

@@ -1,16 +1,30 @@
 /*
- * stmtstats.cpp: per-statement memory statistics in a fixed-size shared hash
- * keyed by (query id, user, database), like pg_stat_statements.
+ * stmtstats.cpp: per-statement memory statistics in a fixed-size shared
+ * hash keyed by (query id or text fingerprint, user, database).
  *
- * Locking: the hash is under memprof's second LWLock: LW_SHARED to find an
- * entry and update it (each entry's counters under its own spinlock, to keep
- * lock time short), LW_EXCLUSIVE to add or remove entries.  The hash is
- * sized once (memprof.max_statements); when it is full, statements without
- * an entry are counted in `dropped` and not recorded: evicting would need a
- * usage policy, and a full table is better fixed by a bigger one.
+ * Locking, as pg_stat_statements does it: the hash is under memprof's
+ * second LWLock.  LW_SHARED to find an entry and update its counters (under
+ * the entry's spinlock, so updates do not wait for each other), LW_EXCLUSIVE
+ * to add, evict or remove entries.
+ *
+ * The table's size is a hard cap (memprof.max_statements).  Before an entry
+ * is added to a full table, the least-used 5% (at least 10) are evicted:
+ * usage grows by one per call and decays by 1% at every eviction, so entries
+ * that were busy long ago go first.  `dealloc` counts eviction runs (as in
+ * pg_stat_statements) and `evicted` the entries removed.
+ *
+ * The common case takes no LWLock.  Each process caches, for the keys it
+ * recorded lately, the entry's address and the table's generation at that
+ * time.  Every eviction and reset bumps the generation first, then takes
+ * each doomed entry's spinlock once before removing it; an update through
+ * the cache holds the entry's spinlock and proceeds only while the
+ * generation is still the cached one.  So an entry is never updated after
+ * its removal began, and a changed table sends the process down the locked
+ * path, which refills the cache.
  */
 #include "stmttrack.hpp"
 #include "boundary.hpp"
+#include "fingerprint.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
 
@@ -22,37 +36,147 @@ namespace memprof {
 
 namespace {
 
-constexpr int kQueryTextLen = 512;
+constexpr int kQueryTextLen = 1024;
+constexpr double kUsageDecay = 0.99;
+constexpr double kEvictFraction = 0.05;
+constexpr long kEvictMin = 10;
 
-struct StmtKey
+struct HashKey
 {
-	uint64		queryid;
+	uint64		id;
 	Oid			userid;
 	Oid			dbid;
+	uint32		fingerprint;	/* 0 or 1; uint32 so the key has no padding */
 };
 
 struct StmtEntry
 {
-	StmtKey		key;
+	HashKey		key;
 	slock_t		mutex;
+	double		usage;
 	int64		calls;
 	int64		total_peak;
 	int64		max_peak;
 	int64		min_peak;
 	int64		total_held;
 	int64		max_held;
+	int64		workers;
+	int64		max_worker_peak;
 	char		query[kQueryTextLen];
 };
 
 struct StmtShared
 {
 	LWLock	   *lock;
+	pg_atomic_uint64 generation;	/* bumped by every eviction and reset */
 	pg_atomic_uint64 dropped;
+	pg_atomic_uint64 dealloc;
+	pg_atomic_uint64 evicted;
 	TimestampTz reset_at;
 };
 
 HTAB	   *stmt_hash = nullptr;
 StmtShared *stmt_shared = nullptr;
+
+/* this process's cache of entry addresses, direct-mapped by key */
+struct CacheSlot
+{
+	HashKey		key;
+	StmtEntry  *entry;
+	uint64		generation;
+};
+constexpr int kCacheSlots = 64;
+CacheSlot	cache[kCacheSlots];
+
+inline bool
+SameKey(const HashKey &a, const HashKey &b)
+{
+	return a.id == b.id && a.userid == b.userid && a.dbid == b.dbid &&
+		a.fingerprint == b.fingerprint;
+}
+
+inline CacheSlot &
+SlotFor(const HashKey &k)
+{
+	uint64		h = k.id ^ (static_cast<uint64>(k.userid) << 20) ^ k.dbid ^ k.fingerprint;
+
+	return cache[(h ^ (h >> 17) ^ (h >> 41)) % kCacheSlots];
+}
+
+/* Removes e; the caller holds the lock exclusively and bumped the generation. */
+void
+RemoveEntry(StmtEntry *e)
+{
+	/* wait out an update that checked the generation before the bump */
+	SpinLockAcquire(&e->mutex);
+	SpinLockRelease(&e->mutex);
+	hash_search(stmt_hash, &e->key, HASH_REMOVE, nullptr);
+}
+
+inline void
+Update(StmtEntry *e, int64 peak, int64 held, bool worker)
+{
+	if (worker)
+	{
+		e->workers++;
+		e->max_worker_peak = std::max(e->max_worker_peak, peak);
+		return;
+	}
+	e->usage += 1.0;
+	e->calls++;
+	e->total_peak += peak;
+	e->max_peak = std::max(e->max_peak, peak);
+	e->min_peak = std::min(e->min_peak, peak);
+	e->total_held += held;
+	e->max_held = std::max(e->max_held, held);
+}
+
+HashKey
+MakeKey(const StatementKey &k)
+{
+	HashKey		h;
+
+	memset(&h, 0, sizeof(h));
+	h.id = k.id;
+	h.userid = k.userid;
+	h.dbid = k.dbid;
+	h.fingerprint = k.fingerprint ? 1 : 0;
+	return h;
+}
+
+/* Evicts the least-used entries; caller holds the lock exclusively. */
+void
+Evict()
+{
+	long		n = hash_get_num_entries(stmt_hash);
+	StmtEntry **all = static_cast<StmtEntry **>(palloc(sizeof(StmtEntry *) * (n + 1)));
+	HASH_SEQ_STATUS seq;
+	StmtEntry  *e;
+	long		k = 0;
+
+	hash_seq_init(&seq, stmt_hash);
+	while ((e = static_cast<StmtEntry *>(hash_seq_search(&seq))) != nullptr)
+	{
+		if (k < n)
+			all[k++] = e;
+		SpinLockAcquire(&e->mutex);
+		e->usage *= kUsageDecay;
+		SpinLockRelease(&e->mutex);
+	}
+	std::sort(all, all + k, [](const StmtEntry *a, const StmtEntry *b) {
+		return a->usage < b->usage;
+	});
+
+	long		drop = std::max(kEvictMin, static_cast<long>(k * kEvictFraction));
+
+	drop = std::min(drop, k);
+	pg_atomic_fetch_add_u64(&stmt_shared->generation, 1);
+	for (long i = 0; i < drop; i++)
+		RemoveEntry(all[i]);
+	pfree(all);
+	pg_atomic_fetch_add_u64(&stmt_shared->dealloc, 1);
+	pg_atomic_fetch_add_u64(&stmt_shared->evicted, static_cast<uint64>(drop));
+}
 
 }								/* namespace */
 
@@ -75,38 +199,58 @@ StmtStatsShmemInit()
 	if (!found)
 	{
 		stmt_shared->lock = &(GetNamedLWLockTranche("memprof"))[1].lock;
+		pg_atomic_init_u64(&stmt_shared->generation, 1);
 		pg_atomic_init_u64(&stmt_shared->dropped, 0);
+		pg_atomic_init_u64(&stmt_shared->dealloc, 0);
+		pg_atomic_init_u64(&stmt_shared->evicted, 0);
 		stmt_shared->reset_at = GetCurrentTimestamp();
 	}
 	memset(&info, 0, sizeof(info));
-	info.keysize = sizeof(StmtKey);
+	info.keysize = sizeof(HashKey);
 	info.entrysize = sizeof(StmtEntry);
 	stmt_hash = ShmemInitHash("memprof statement hash", max_tracked_statements,
 							  max_tracked_statements, &info, HASH_ELEM | HASH_BLOBS);
 }
 
 void
-StmtStatsRecord(uint64 queryid, Oid userid, Oid dbid, const char *query, int query_len,
-				int64 peak, int64 held)
+StmtStatsRecord(const StatementKey &k, const char *query, int query_len,
+				int64 peak, int64 held, bool worker)
 {
-	StmtKey		key;
-	StmtEntry  *e;
-
 	if (stmt_hash == nullptr)
 		return;
-	memset(&key, 0, sizeof(key));
-	key.queryid = queryid;
-	key.userid = userid;
-	key.dbid = dbid;
+
+	HashKey		key = MakeKey(k);
+	StmtEntry  *e;
+	CacheSlot  &c = SlotFor(key);
+
+	if (c.entry != nullptr && SameKey(c.key, key) &&
+		pg_atomic_read_u64(&stmt_shared->generation) == c.generation)
+	{
+		SpinLockAcquire(&c.entry->mutex);
+		if (pg_atomic_read_u64(&stmt_shared->generation) == c.generation)
+		{
+			Update(c.entry, peak, held, worker);
+			SpinLockRelease(&c.entry->mutex);
+			return;
+		}
+		SpinLockRelease(&c.entry->mutex);
+	}
 
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	e = static_cast<StmtEntry *>(hash_search(stmt_hash, &key, HASH_FIND, nullptr));
 	if (e == nullptr)
 	{
 		bool		found;
+		char		text[kQueryTextLen];
 
+		/* the normalized text, before taking the exclusive lock */
 		LWLockRelease(stmt_shared->lock);
+		NormalizeText(query != nullptr ? query : "", query != nullptr ? static_cast<size_t>(query_len) : 0,
+					  text, sizeof(text), k.utility);
 		LWLockAcquire(stmt_shared->lock, LW_EXCLUSIVE);
+		if (hash_get_num_entries(stmt_hash) >= max_tracked_statements &&
+			hash_search(stmt_hash, &key, HASH_FIND, nullptr) == nullptr)
+			Evict();
 		e = static_cast<StmtEntry *>(hash_search(stmt_hash, &key, HASH_ENTER_NULL, &found));
 		if (e == nullptr)
 		{
@@ -116,48 +260,43 @@ StmtStatsRecord(uint64 queryid, Oid userid, Oid dbid, const char *query, int que
 		}
 		if (!found)
 		{
-			int			len = std::min(query_len, kQueryTextLen - 1);
-
 			SpinLockInit(&e->mutex);
-			e->calls = 0;
+			e->usage = 1.0;
+			e->calls = e->workers = 0;
 			e->total_peak = e->max_peak = e->total_held = e->max_held = 0;
+			e->max_worker_peak = 0;
 			e->min_peak = INT64_MAX;
-			if (query != nullptr && len > 0)
-				len = pg_mbcliplen(query, len, len);
-			else
-				len = 0;
-			memcpy(e->query, query ? query : "", len);
-			e->query[len] = '\0';
+			memcpy(e->query, text, sizeof(text));
 		}
 	}
+	/* the generation cannot move while the lock is held */
+	c.key = key;
+	c.entry = e;
+	c.generation = pg_atomic_read_u64(&stmt_shared->generation);
 	SpinLockAcquire(&e->mutex);
-	e->calls++;
-	e->total_peak += peak;
-	e->max_peak = std::max(e->max_peak, peak);
-	e->min_peak = std::min(e->min_peak, peak);
-	e->total_held += held;
-	e->max_held = std::max(e->max_held, held);
+	Update(e, peak, held, worker);
 	SpinLockRelease(&e->mutex);
 	LWLockRelease(stmt_shared->lock);
 }
 
 /*---- SQL ----*/
 
-/* memprof_statements_rows(): one row per entry. */
+/* memprof_statements_rows(): one row per entry, every entry. */
 MEMPROF_FUNCTION(memprof_statements_fn)
 {
 	RequireShared("memprof_statements");
 
-	/* plain rows, reserved up front: nothing allocates under the locks */
 	struct Row
 	{
-		StmtKey		key;
+		HashKey		key;
 		int64		calls, total_peak, max_peak, min_peak, total_held, max_held;
+		int64		workers, max_worker_peak;
 		char		query[kQueryTextLen];
 	};
 	std::vector<Row> rows;
 
-	rows.reserve(static_cast<size_t>(max_tracked_statements) + 16);
+	/* the table never holds more than its cap: room for all, reserved unlocked */
+	rows.reserve(static_cast<size_t>(max_tracked_statements) + 1);
 	PgCall([&]() {
 		HASH_SEQ_STATUS seq;
 		StmtEntry  *e;
@@ -182,6 +321,8 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 			r.min_peak = e->min_peak;
 			r.total_held = e->total_held;
 			r.max_held = e->max_held;
+			r.workers = e->workers;
+			r.max_worker_peak = e->max_worker_peak;
 			memcpy(r.query, e->query, kQueryTextLen);
 			SpinLockRelease(&e->mutex);
 		}
@@ -190,20 +331,28 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 
 	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
 		const Row  &r = rows[i];
+		bool		fp = r.key.fingerprint != 0;
 
-		(void) n;
-		{
-			v[0] = ObjectIdGetDatum(r.key.userid);
-			v[1] = ObjectIdGetDatum(r.key.dbid);
-			v[2] = Int64GetDatum(static_cast<int64>(r.key.queryid));
-			v[3] = CStringGetTextDatum(r.query);
-			v[4] = Int64GetDatum(r.calls);
-			v[5] = Int64GetDatum(r.total_peak);
-			v[6] = Float8GetDatum(r.calls > 0 ? static_cast<double>(r.total_peak) / r.calls : 0.0);
-			v[7] = Int64GetDatum(r.max_peak);
-			v[8] = Int64GetDatum(r.calls > 0 ? r.min_peak : 0);
-			v[9] = Int64GetDatum(r.max_held);
-		}
+		v[0] = ObjectIdGetDatum(r.key.userid);
+		v[1] = ObjectIdGetDatum(r.key.dbid);
+		v[2] = Int64GetDatum(static_cast<int64>(r.key.id));
+		n[2] = fp;
+		v[3] = Int64GetDatum(static_cast<int64>(r.key.id));
+		n[3] = !fp;
+		v[4] = CStringGetTextDatum(r.query);
+		v[5] = Int64GetDatum(r.calls);
+		v[6] = Int64GetDatum(r.total_peak);
+		v[7] = Float8GetDatum(r.calls > 0 ? static_cast<double>(r.total_peak) / r.calls : 0.0);
+		n[7] = r.calls == 0;
+		v[8] = Int64GetDatum(r.max_peak);
+		n[8] = r.calls == 0;
+		v[9] = Int64GetDatum(r.min_peak);
+		n[9] = r.calls == 0;
+		v[10] = Int64GetDatum(r.max_held);
+		n[10] = r.calls == 0;
+		v[11] = Int64GetDatum(r.workers);
+		v[12] = Int64GetDatum(r.max_worker_peak);
+		n[12] = r.workers == 0;
 	});
 	return (Datum) 0;
 }
@@ -219,20 +368,23 @@ MEMPROF_FUNCTION(memprof_statements_reset_fn)
 		StmtEntry  *e;
 
 		LWLockAcquire(stmt_shared->lock, LW_EXCLUSIVE);
+		pg_atomic_fetch_add_u64(&stmt_shared->generation, 1);
 		hash_seq_init(&seq, stmt_hash);
 		while ((e = static_cast<StmtEntry *>(hash_seq_search(&seq))) != nullptr)
 		{
-			hash_search(stmt_hash, &e->key, HASH_REMOVE, nullptr);
+			RemoveEntry(e);
 			removed++;
 		}
 		pg_atomic_write_u64(&stmt_shared->dropped, 0);
+		pg_atomic_write_u64(&stmt_shared->dealloc, 0);
+		pg_atomic_write_u64(&stmt_shared->evicted, 0);
 		stmt_shared->reset_at = GetCurrentTimestamp();
 		LWLockRelease(stmt_shared->lock);
 	});
 	PG_RETURN_INT64(removed);
 }
 
-/* memprof_statements_info(): dropped count and last reset. */
+/* memprof_statements_info(): size, evictions, drops and last reset. */
 MEMPROF_FUNCTION(memprof_statements_info_fn)
 {
 	RequireShared("memprof_statements_info");
@@ -240,16 +392,19 @@ MEMPROF_FUNCTION(memprof_statements_info_fn)
 
 	PgCall([&]() {
 		TupleDesc	desc;
-		Datum		v[3];
-		bool		n[3] = {false};
+		Datum		v[6];
+		bool		n[6] = {false};
 
 		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 			elog(ERROR, "return type must be a row type");
 		desc = BlessTupleDesc(desc);
 		LWLockAcquire(stmt_shared->lock, LW_SHARED);
 		v[0] = Int64GetDatum(static_cast<int64>(hash_get_num_entries(stmt_hash)));
-		v[1] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->dropped)));
-		v[2] = TimestampTzGetDatum(stmt_shared->reset_at);
+		v[1] = Int64GetDatum(static_cast<int64>(max_tracked_statements));
+		v[2] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->dealloc)));
+		v[3] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->evicted)));
+		v[4] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->dropped)));
+		v[5] = TimestampTzGetDatum(stmt_shared->reset_at);
 		LWLockRelease(stmt_shared->lock);
 		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
 	});

@@ -1,17 +1,26 @@
 /*
- * stmttrack.cpp: statement peak tracking and memory guards (see
- * stmttrack.hpp for what is counted and how).
+ * stmttrack.cpp: statement windows, the statement table's feed, and the
+ * guards (see stmttrack.hpp for what is counted, and alloc/counters.hpp for
+ * the counters).
  *
- * Everything that runs inside a wrapped memory-context method is plain C
- * in C++ clothing: no objects with destructors, no exceptions, no
- * allocation except what the original method does.  The only PostgreSQL
- * call it makes is ereport, for a guard, exactly as palloc's own "out of
- * memory" does.
+ * The hooks hold no C++ objects and need no PG_TRY: which statement is top
+ * level is told by `top`, the error-context frame memprof pushes while a
+ * top-level statement runs.  An error that unwinds past the frame also
+ * unwinds PostgreSQL's error_context_stack past it; the (sub)transaction
+ * abort callbacks notice that the frame is gone and close the statement.
  */
 #include "stmttrack.hpp"
+#include "alloc/counters.hpp"
 #include "boundary.hpp"
+#include "fingerprint.hpp"
 #include "shmem.hpp"
 #include "walker.hpp"
+
+extern "C" {
+#include "access/parallel.h"
+#include "executor/executor.h"
+#include "tcop/utility.h"
+}
 
 namespace memprof {
 
@@ -20,415 +29,215 @@ int			log_min_statement_memory_kb = -1;
 int			max_statement_memory_kb = 0;
 int			max_backend_memory_kb = 0;
 int			guard_action = GUARD_ERROR;
-int			max_tracked_statements = 1000;
+int			max_tracked_statements = 5000;
+bool		intercept_allocator = true;
 
 namespace {
 
-/*---- the running statement ----*/
+/*---- the running top-level statement ----*/
 
-struct StatementState
+struct Frame
 {
-	bool		active;
-	bool		in_guard;		/* formatting a guard message: no checks */
-	bool		warned_statement;
-	bool		warned_backend;
-	QueryDesc  *qd;				/* executor statement, or NULL for utility */
-	MemoryContext root;			/* es_query_cxt, or the utility's context */
-	uint64		queryid;
-	const char *text;			/* statement text (valid while it runs) */
-	int			text_len;
-	int64		base;			/* tracked bytes when it started */
-	int64		current;		/* tracked bytes now */
-	int64		peak;
-	int64		backend_other;	/* bytes outside the tracked subtrees at start */
+	ErrorContextCallback cb;
 };
 
-StatementState st;
-int			nesting_level = 0;
+Frame	   *top = nullptr;		/* the top-level statement's frame, if one runs */
+QueryDesc  *top_qd = nullptr;	/* the top-level executor statement */
+bool		guards_apply = false;	/* this process may be refused (client backend) */
 
-/*---- wrapped method tables: one per original table (AllocSet, Slab, Generation) ----*/
-
-constexpr int kKinds = 3;
-const MemoryContextMethods *originals[kKinds];
-MemoryContextMethods wrapped[kKinds];
-
-inline bool
-IsWrapped(MemoryContext c)
+/* A refusal waiting to be reported as the guard's error. */
+struct Refusal
 {
-	return c->methods == &wrapped[0] || c->methods == &wrapped[1] || c->methods == &wrapped[2];
-}
+	bool		pending;
+	bool		backend;		/* which limit: backend or statement */
+	int64		figure;			/* what the process or statement would have held */
+	int64		limit;
+	int64		request;
+};
 
-void		CheckGuards();
+Refusal		refusal;
+constexpr int64 kRetryFloor = 1024 * 1024;
+bool		warned = false;		/* guard_action = warn: once per statement */
+Refusal		warning;			/* what to warn about at the statement's end */
 
-/* Adds a change in tracked bytes. */
-inline void
-Account(int64 delta)
-{
-	if (!st.active || delta == 0)
-		return;
-	st.current += delta;
-	if (st.current > st.peak)
-		st.peak = st.current;
-	if (delta > 0 && (max_statement_memory_kb > 0 || max_backend_memory_kb > 0))
-		CheckGuards();
-}
-
-void		Wrap(MemoryContext c);
-
-/* A context found after the start: wrap its subtree, count what it holds. */
-void
-Discover(MemoryContext c)
-{
-	int64		found = 0;
-
-	ForEachContext(c, [&found](MemoryContext x) {
-		if (!IsWrapped(x))
-		{
-			Wrap(x);
-			found += static_cast<int64>(x->mem_allocated);
-		}
-	});
-	Account(found);
-}
-
-/*
- * Whether cxt is (still) inside the tracked subtrees: a wrapped context can
- * be moved elsewhere (a plan saved into CacheMemoryContext).  Only asked
- * when mem_allocated changed, which is when a block came or went.
- */
 bool
-Tracked(MemoryContext cxt)
+Active()
 {
-	for (MemoryContext c = cxt; c != nullptr; c = c->parent)
-		if (c == st.root || c == TopTransactionContext)
+	return InterceptStatus() == InterceptState::Active;
+}
+
+bool
+FrameLive()
+{
+	for (ErrorContextCallback *e = error_context_stack; e != nullptr; e = e->previous)
+		if (top != nullptr && e == &top->cb)
 			return true;
 	return false;
-}
-
-inline void
-After(MemoryContext cxt, Size before)
-{
-	if (!st.active)
-		return;
-	if (cxt->mem_allocated != before && Tracked(cxt))
-		Account(static_cast<int64>(cxt->mem_allocated) - static_cast<int64>(before));
-	if (cxt->firstchild != nullptr && !IsWrapped(cxt->firstchild))
-		Discover(cxt->firstchild);
-}
-
-template <int K>
-void *
-WAlloc(MemoryContext cxt, Size size)
-{
-	Size		before = cxt->mem_allocated;
-	void	   *p = originals[K]->alloc(cxt, size);
-
-	After(cxt, before);
-	return p;
-}
-
-template <int K>
-void
-WFree(MemoryContext cxt, void *pointer)
-{
-	Size		before = cxt->mem_allocated;
-
-	originals[K]->free_p(cxt, pointer);
-	After(cxt, before);
-}
-
-template <int K>
-void *
-WRealloc(MemoryContext cxt, void *pointer, Size size)
-{
-	Size		before = cxt->mem_allocated;
-	void	   *p = originals[K]->realloc(cxt, pointer, size);
-
-	After(cxt, before);
-	return p;
-}
-
-/*
- * The context being deleted: AllocSetDelete resets a context it keeps on
- * its freelist through context->methods, and that reset must not count
- * again what the delete counts.
- */
-MemoryContext deleting = nullptr;
-
-template <int K>
-void
-WReset(MemoryContext cxt)
-{
-	Size		before = cxt->mem_allocated;
-
-	originals[K]->reset(cxt);
-	if (st.active && cxt != deleting && Tracked(cxt))
-		Account(static_cast<int64>(cxt->mem_allocated) - static_cast<int64>(before));
-}
-
-template <int K>
-void
-WDelete(MemoryContext cxt)
-{
-	Size		before = cxt->mem_allocated;
-	bool		tracked = st.active && Tracked(cxt);
-	MemoryContext outer = deleting;
-
-	deleting = cxt;
-	originals[K]->delete_context(cxt);	/* cxt is gone now */
-	deleting = outer;
-	if (tracked)
-		Account(-static_cast<int64>(before));
-}
-
-template <int K>
-void
-InitKind()
-{
-	wrapped[K] = *originals[K];
-	wrapped[K].alloc = WAlloc<K>;
-	wrapped[K].free_p = WFree<K>;
-	wrapped[K].realloc = WRealloc<K>;
-	wrapped[K].reset = WReset<K>;
-	wrapped[K].delete_context = WDelete<K>;
-}
-
-void
-Wrap(MemoryContext c)
-{
-	for (int k = 0; k < kKinds; k++)
-	{
-		if (originals[k] == c->methods)
-		{
-			c->methods = &wrapped[k];
-			return;
-		}
-		if (originals[k] == nullptr)
-		{
-			originals[k] = c->methods;
-			if (k == 0)
-				InitKind<0>();
-			else if (k == 1)
-				InitKind<1>();
-			else
-				InitKind<2>();
-			c->methods = &wrapped[k];
-			return;
-		}
-	}
-	/* a fourth kind of context: left unwrapped (counted by rescans only) */
-}
-
-/* Tracked bytes now: the root's subtree and TopTransactionContext's. */
-int64
-Rescan(bool wrap)
-{
-	int64		sum = 0;
-	auto		visit = [&sum, wrap](MemoryContext x) {
-		if (wrap && !IsWrapped(x))
-			Wrap(x);
-		sum += static_cast<int64>(x->mem_allocated);
-	};
-
-	if (st.root != nullptr)
-		ForEachContext(st.root, visit);
-	if (TopTransactionContext != nullptr && TopTransactionContext != st.root)
-		ForEachContext(TopTransactionContext, visit);
-	return sum;
-}
-
-int64
-WholeTree()
-{
-	int64		sum = 0;
-
-	ForEachContext(TopMemoryContext, [&sum](MemoryContext x) {
-		sum += static_cast<int64>(x->mem_allocated);
-	});
-	return sum;
 }
 
 void
 PrettySize(int64 bytes, char *buf, size_t len)
 {
-	if (bytes >= 10LL * 1024 * 1024 * 1024)
-		snprintf(buf, len, "%lld GB", static_cast<long long>(bytes >> 30));
-	else if (bytes >= 10LL * 1024 * 1024)
-		snprintf(buf, len, "%lld MB", static_cast<long long>(bytes >> 20));
-	else if (bytes >= 10LL * 1024)
-		snprintf(buf, len, "%lld kB", static_cast<long long>(bytes >> 10));
+	const char *sign = bytes < 0 ? "-" : "";
+	uint64		b = static_cast<uint64>(bytes < 0 ? -bytes : bytes);
+	uint64		unit = 1;
+	const char *name = "bytes";
+
+	if (b >= 10ULL << 30)
+		unit = 1ULL << 30, name = "GB";
+	else if (b >= 10ULL << 20)
+		unit = 1ULL << 20, name = "MB";
+	else if (b >= 10ULL << 10)
+		unit = 1ULL << 10, name = "kB";
+	/* whole units print whole (a limit of 20 MB), others with one decimal */
+	if (b % unit == 0 || unit == 1 || b / unit >= 1000)
+		snprintf(buf, len, "%s%llu %s", sign, static_cast<unsigned long long>(b / unit), name);
 	else
-		snprintf(buf, len, "%lld bytes", static_cast<long long>(bytes));
+		snprintf(buf, len, "%s%.1f %s", sign, static_cast<double>(b) / static_cast<double>(unit), name);
 }
 
-/* "name 12 MB, name 3 MB, name 1 MB": the three largest tracked contexts. */
+/* "name 12 MB, name 3 MB, name 1 MB": the three largest contexts now. */
 void
 LargestContexts(char *buf, size_t len)
 {
-	MemoryContext top[3] = {nullptr, nullptr, nullptr};
-	auto		visit = [&top](MemoryContext x) {
-		for (int i = 0; i < 3; i++)
-		{
-			if (top[i] == nullptr || x->mem_allocated > top[i]->mem_allocated)
-			{
-				for (int j = 2; j > i; j--)
-					top[j] = top[j - 1];
-				top[i] = x;
-				return;
-			}
-		}
-	};
+	MemoryContext best[3] = {nullptr, nullptr, nullptr};
 	size_t		off = 0;
 
-	if (st.root != nullptr)
-		ForEachContext(st.root, visit);
-	if (TopTransactionContext != nullptr && TopTransactionContext != st.root)
-		ForEachContext(TopTransactionContext, visit);
+	if (TopMemoryContext != nullptr)
+		ForEachContext(TopMemoryContext, [&best](MemoryContext x) {
+			for (int i = 0; i < 3; i++)
+			{
+				if (best[i] == nullptr || x->mem_allocated > best[i]->mem_allocated)
+				{
+					for (int j = 2; j > i; j--)
+						best[j] = best[j - 1];
+					best[i] = x;
+					return;
+				}
+			}
+		});
 	buf[0] = '\0';
-	for (int i = 0; i < 3 && top[i] != nullptr && off < len; i++)
+	for (int i = 0; i < 3 && best[i] != nullptr && off < len; i++)
 	{
 		char		size[32];
 
-		PrettySize(static_cast<int64>(top[i]->mem_allocated), size, sizeof(size));
+		PrettySize(static_cast<int64>(best[i]->mem_allocated), size, sizeof(size));
 		off += snprintf(buf + off, len - off, "%s%s %s", i ? ", " : "",
-						top[i]->name ? top[i]->name : "?", size);
+						best[i]->name ? best[i]->name : "?", size);
 	}
 }
 
-void
-Trip(const char *what, const char *guc, int64 figure, int64 limit)
+struct GuardText
 {
-	char		fig[32], lim[32], largest[256];
+	char		msg[256];
+	char		detail[512];
+	char		hint[256];
+	const char *guc;
+};
 
-	st.in_guard = true;
-	PrettySize(figure, fig, sizeof(fig));
-	PrettySize(limit, lim, sizeof(lim));
+void
+FormatGuard(const Refusal &r, GuardText &t)
+{
+	char		fig[32], lim[32], req[32], largest[400];
+
+	t.guc = r.backend ? "memprof.max_backend_memory" : "memprof.max_statement_memory";
+	PrettySize(r.figure, fig, sizeof(fig));
+	PrettySize(r.limit, lim, sizeof(lim));
+	PrettySize(r.request, req, sizeof(req));
 	LargestContexts(largest, sizeof(largest));
-	st.in_guard = false;
-	if (guard_action == GUARD_ERROR)
-	{
-		/* stop counting: the abort frees the statement's memory */
-		st.active = false;
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("%s memory %s exceeds %s (%s)", what, fig, guc, lim),
-				 errdetail("Largest contexts: %s.", largest),
-				 errhint("Raise %s, or lower work_mem or the statement's memory use.", guc)));
-	}
-	ereport(WARNING,
-			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-			 errmsg("%s memory %s exceeds %s (%s)", what, fig, guc, lim),
-			 errdetail("Largest contexts: %s.", largest)));
+	snprintf(t.msg, sizeof(t.msg), "%s memory %s exceeds %s (%s)",
+			 r.backend ? "backend" : "statement", fig, t.guc, lim);
+	snprintf(t.detail, sizeof(t.detail),
+			 "A request for %s was refused. Largest contexts: %s.", req, largest);
+	snprintf(t.hint, sizeof(t.hint),
+			 "Raise %s, or lower work_mem or the statement's memory use.", t.guc);
 }
 
-void
-CheckGuards()
-{
-	/*
-	 * Never inside a critical section, and not while interrupts are held:
-	 * error recovery and AbortTransaction run with interrupts held, and a
-	 * guard error there would be an error during error recovery.  The check
-	 * then happens at the next new block outside such a region.
-	 */
-	if (st.in_guard || CritSectionCount > 0 || InterruptHoldoffCount > 0 ||
-		proc_exit_inprogress)
-		return;
-	if (max_statement_memory_kb > 0 && !st.warned_statement)
-	{
-		int64		limit = static_cast<int64>(max_statement_memory_kb) * 1024;
-		int64		net = st.current - st.base;
-
-		if (net > limit)
-		{
-			st.warned_statement = true;
-			Trip("statement", "memprof.max_statement_memory", net, limit);
-		}
-	}
-	if (max_backend_memory_kb > 0 && !st.warned_backend)
-	{
-		int64		limit = static_cast<int64>(max_backend_memory_kb) * 1024;
-		int64		total = st.backend_other + st.current;
-
-		if (total > limit)
-		{
-			st.warned_backend = true;
-			Trip("backend", "memprof.max_backend_memory", total, limit);
-		}
-	}
-}
-
+/*
+ * The refusal decision, called from inside malloc when a block would pass
+ * limit_at.  Reads process state only: no allocation, no PostgreSQL call.
+ */
 bool
-Enabled()
+Refuse(int64_t request)
 {
-	return track_statements || log_min_statement_memory_kb >= 0 ||
-		max_statement_memory_kb > 0 || max_backend_memory_kb > 0;
-}
+	if (!guards_apply || CritSectionCount > 0 || InterruptHoldoffCount > 0 ||
+		proc_exit_inprogress)
+		return false;
 
-void
-Begin(QueryDesc *qd, MemoryContext root, uint64 queryid, const char *text, int text_len)
-{
-	memset(&st, 0, sizeof(st));
-	st.qd = qd;
-	st.root = root;
-	st.queryid = queryid;
-	st.text = text;
-	st.text_len = text_len;
-	st.base = st.current = st.peak = Rescan(true);
-	if (max_backend_memory_kb > 0)
+	/*
+	 * While a refusal is on its way to becoming an error, keep refusing
+	 * the retries of the same request (AllocSetAlloc halves a new block's
+	 * size down to 1 MB and tries again), but let the small allocations of
+	 * error processing itself through.
+	 */
+	if (refusal.pending)
+		return request >= kRetryFloor;
+
+	Refusal		r;
+
+	r.pending = true;
+	r.request = request;
+	if (alloc.backend_limit > 0 && alloc.held + request > alloc.backend_limit)
 	{
-		/*
-		 * The backend outside the statement's contexts (caches, mostly):
-		 * a whole-tree walk, at most once a second, since it costs one
-		 * step per context and a backend may hold thousands.
-		 */
-		static TimestampTz walked_at = 0;
-		static int64 other = 0;
-		TimestampTz now = GetCurrentStatementStartTimestamp();
-
-		if (walked_at == 0 || now - walked_at >= USECS_PER_SEC || now < walked_at)
+		r.backend = true;
+		r.figure = alloc.held + request;
+		r.limit = alloc.backend_limit;
+	}
+	else if (alloc.stmt_limit > 0 && alloc.held + request - alloc.low > alloc.stmt_limit)
+	{
+		r.backend = false;
+		r.figure = alloc.held + request - alloc.low;
+		r.limit = alloc.stmt_limit;
+	}
+	else
+		return false;
+	if (guard_action == GUARD_WARN)
+	{
+		if (!warned)
 		{
-			other = WholeTree() - st.base;
-			walked_at = now;
+			warned = true;
+			warning = r;
 		}
-		st.backend_other = other;
+		alloc.limit_at = INT64_MAX;	/* until the next window */
+		return false;
 	}
-	st.active = true;
+	refusal = r;
+	return true;
 }
 
+/* Error-context callback of the top-level frame: rewrites a guard's OOM. */
 void
-Finish(Oid userid, Oid dbid)
+GuardErrorCallback(void *arg)
 {
-	int64		now;
-	int64		peak, held;
-
-	if (!st.active)
+	(void) arg;
+	if (!refusal.pending || geterrcode() != ERRCODE_OUT_OF_MEMORY)
 		return;
-	/* before the executor frees anything: sorts and hash tables still here */
-	now = Rescan(false);
-	if (now > st.peak)
-		st.peak = now;
-	st.active = false;
-	peak = st.peak - st.base;
-	held = now - st.base;
-	if (peak < 0)
-		peak = 0;
 
-	if (log_min_statement_memory_kb >= 0 &&
-		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024)
-	{
-		char		p[32], h[32], largest[256];
+	GuardText	t;
 
-		PrettySize(peak, p, sizeof(p));
-		PrettySize(held, h, sizeof(h));
-		LargestContexts(largest, sizeof(largest));
-		ereport(LOG,
-				(errmsg("memory peak: %s  held at end: %s  statement: %.*s",
-						p, h, st.text_len, st.text ? st.text : ""),
-				 errdetail("Largest contexts at the end: %s.", largest),
-				 errhidestmt(true)));
-	}
-	if (track_statements && shared != nullptr && st.queryid != 0)
-		StmtStatsRecord(st.queryid, userid, dbid, st.text, st.text_len, peak, held);
+	FormatGuard(refusal, t);
+	refusal.pending = false;
+	errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED);
+	errmsg_internal("%s", t.msg);
+	errdetail_internal("%s", t.detail);
+	errhint("%s", t.hint);
+}
+
+inline void
+PushFrame(Frame &f)
+{
+	f.cb.callback = GuardErrorCallback;
+	f.cb.arg = nullptr;
+	f.cb.previous = error_context_stack;
+	error_context_stack = &f.cb;
+	top = &f;
+}
+
+inline void
+PopFrame(Frame &f)
+{
+	error_context_stack = f.cb.previous;
+	top = nullptr;
 }
 
 /* The statement's own text inside a multi-statement string. */
@@ -447,13 +256,71 @@ StatementText(const char *source, int location, int len, const char **text, int 
 		location = 0;
 	if (len <= 0 || location + len > total)
 		len = total - location;
-	while (len > 0 && (source[location] == ' ' || source[location] == '\n' || source[location] == '\t'))
+	while (len > 0 && (source[location] == ' ' || source[location] == '\n' ||
+					   source[location] == '\t' || source[location] == '\r'))
 	{
 		location++;
 		len--;
 	}
 	*text = source + location;
 	*text_len = len;
+}
+
+/* Records the window as one statement and opens the next window. */
+void
+Finish(const char *source, int location, int len, uint64 queryid, bool worker, bool utility)
+{
+	int64		peak = alloc.rise;
+	int64		held = alloc.held - alloc.low;
+	bool		warn = warned;
+	Refusal		w = warning;
+
+	OpenWindow();
+	warned = false;
+	refusal.pending = false;
+	if (held < 0)
+		held = 0;
+
+	const char *text;
+	int			text_len;
+
+	StatementText(source, location, len, &text, &text_len);
+	if (warn && !worker)
+	{
+		GuardText	t;
+
+		FormatGuard(w, t);
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg_internal("%s", t.msg),
+				 errdetail_internal("%s", t.detail)));
+	}
+	if (log_min_statement_memory_kb >= 0 && !worker &&
+		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024)
+	{
+		char		p[32], h[32], largest[400];
+
+		PrettySize(peak, p, sizeof(p));
+		PrettySize(held, h, sizeof(h));
+		LargestContexts(largest, sizeof(largest));
+		ereport(LOG,
+				(errmsg("memory peak: %s  held at end: %s  statement: %.*s",
+						p, h, text_len, text),
+				 errdetail("Largest contexts at the end: %s.", largest),
+				 errhidestmt(true)));
+	}
+	if (track_statements && shared != nullptr)
+	{
+		StatementKey key;
+
+		key.userid = GetUserId();
+		key.dbid = MyDatabaseId;
+		key.fingerprint = (queryid == 0);
+		key.utility = utility;
+		key.id = queryid != 0 ? queryid
+			: TextFingerprint(text, static_cast<size_t>(text_len), utility);
+		StmtStatsRecord(key, text, text_len, peak, held, worker);
+	}
 }
 
 /*---- hooks ----*/
@@ -467,87 +334,88 @@ ProcessUtility_hook_type prev_ProcessUtility = nullptr;
 void
 MemprofExecutorStart(QueryDesc *qd, int eflags)
 {
+	Frame		f;
+	bool		outer = (top == nullptr);
+
+	if (outer)
+	{
+		top_qd = qd;
+		if (IsParallelWorker())
+			OpenWindow();		/* a worker's window is its executor run */
+		PushFrame(f);
+	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
 	else
 		standard_ExecutorStart(qd, eflags);
-
-	if (st.active && nesting_level > 0 && qd->estate != nullptr)
-	{
-		/*
-		 * A nested statement (SPI in a function, a trigger): its executor
-		 * contexts, and the SPI contexts above them, were created since the
-		 * top-level statement started.  Wrap that new branch now, from its
-		 * first unwrapped ancestor down, so its allocations count.
-		 */
-		MemoryContext c = qd->estate->es_query_cxt;
-		MemoryContext below = nullptr;
-
-		while (c != nullptr && !IsWrapped(c))
-		{
-			below = c;
-			c = c->parent;
-		}
-		if (c != nullptr && below != nullptr && Tracked(c))
-			Discover(below);
-	}
-	else if (nesting_level == 0 && !st.active && Enabled() && qd->estate != nullptr &&
-			 (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0)
-	{
-		const char *text;
-		int			len;
-
-		StatementText(qd->sourceText, qd->plannedstmt->stmt_location,
-					  qd->plannedstmt->stmt_len, &text, &len);
-		Begin(qd, qd->estate->es_query_cxt, qd->plannedstmt->queryId, text, len);
-	}
+	if (outer)
+		PopFrame(f);
 }
 
+#if PG_VERSION_NUM >= 180000
+void
+MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count)
+#else
 void
 MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+#endif
 {
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorRun)
-			prev_ExecutorRun(qd, direction, count, execute_once);
-		else
-			standard_ExecutorRun(qd, direction, count, execute_once);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	Frame		f;
+	bool		outer = (top == nullptr);
+
+	if (outer)
+		PushFrame(f);
+#if PG_VERSION_NUM >= 180000
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(qd, direction, count);
+	else
+		standard_ExecutorRun(qd, direction, count);
+#else
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(qd, direction, count, execute_once);
+	else
+		standard_ExecutorRun(qd, direction, count, execute_once);
+#endif
+	if (outer)
+		PopFrame(f);
 }
 
 void
 MemprofExecutorFinish(QueryDesc *qd)
 {
-	nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ExecutorFinish)
-			prev_ExecutorFinish(qd);
-		else
-			standard_ExecutorFinish(qd);
-	}
-	PG_FINALLY();
-	{
-		nesting_level--;
-	}
-	PG_END_TRY();
+	Frame		f;
+	bool		outer = (top == nullptr);
+
+	if (outer)
+		PushFrame(f);
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(qd);
+	else
+		standard_ExecutorFinish(qd);
+	if (outer)
+		PopFrame(f);
 }
 
 void
 MemprofExecutorEnd(QueryDesc *qd)
 {
-	if (st.active && st.qd == qd)
-		Finish(GetUserId(), MyDatabaseId);
+	bool		record = (top == nullptr && qd == top_qd && Active());
+	const char *source = qd->sourceText;
+	int			location = qd->plannedstmt->stmt_location;
+	int			len = qd->plannedstmt->stmt_len;
+	uint64		queryid = qd->plannedstmt->queryId;
+	bool		explain_only = (qd->estate != nullptr &&
+								(qd->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
+
+	if (qd == top_qd)
+		top_qd = nullptr;
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(qd);
 	else
 		standard_ExecutorEnd(qd);
+	/* after the executor's state is freed: "held" is what outlives it */
+	if (record && !explain_only)
+		Finish(source, location, len, queryid, IsParallelWorker(), false);
 }
 
 void
@@ -556,48 +424,93 @@ MemprofProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 					  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
-	/* EXECUTE runs its plan through the executor: tracked there, as top level */
+
+	/* EXECUTE runs a plan through the executor: that is the statement */
 	bool		passthrough = IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt);
-	volatile bool track = !passthrough && nesting_level == 0 && !st.active && Enabled();
+	bool		outer = (top == nullptr && !passthrough);
+	Frame		f;
+	int			location = pstmt->stmt_location;
+	int			len = pstmt->stmt_len;
+	uint64		queryid = pstmt->queryId;
 
-	if (track)
-	{
-		const char *text;
-		int			len;
-
-		StatementText(queryString, pstmt->stmt_location, pstmt->stmt_len, &text, &len);
-		Begin(nullptr, CurrentMemoryContext, pstmt->queryId, text, len);
-	}
-	if (!passthrough)
-		nesting_level++;
-	PG_TRY();
-	{
-		if (prev_ProcessUtility)
-			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+	if (outer)
+		PushFrame(f);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
 								queryEnv, dest, qc);
-		else
-			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
-	}
-	PG_FINALLY();
+	if (outer)
 	{
-		if (!passthrough)
-			nesting_level--;
+		PopFrame(f);
+		if (Active())
+			Finish(queryString, location, len, queryid, false, true);
 	}
-	PG_END_TRY();
-	if (track && st.active && st.qd == nullptr)
-		Finish(GetUserId(), MyDatabaseId);
 }
 
 }								/* namespace */
 
 void
-StatementAbort()
+AssignStatementLimit(int newval, void *)
 {
-	/* nesting_level is restored by the hooks' PG_FINALLY blocks */
-	st.active = false;
-	st.in_guard = false;
+	alloc.stmt_limit = static_cast<int64>(newval) * 1024;
+	UpdateLimit();
+}
+
+void
+AssignBackendLimit(int newval, void *)
+{
+	alloc.backend_limit = static_cast<int64>(newval) * 1024;
+	UpdateLimit();
+}
+
+void
+AssignGuardAction(int newval, void *)
+{
+	(void) newval;
+	UpdateLimit();
+}
+
+void
+StatementProcessInit()
+{
+	RestartProcessPeak();
+	OpenWindow();
+	guards_apply = Active() && MyBackendType == B_BACKEND;
+	refuse_hook = Refuse;
+}
+
+void
+StatementAbort(bool subtransaction)
+{
+	refusal.pending = false;
+	if (top != nullptr && FrameLive())
+		return;					/* the statement goes on (EXCEPTION, ROLLBACK in a procedure) */
+	if (subtransaction)
+		return;
+	/* the top-level statement failed: no entry; the next window starts here */
+	top = nullptr;
+	top_qd = nullptr;
+	warned = false;
+	OpenWindow();
+}
+
+void
+RewriteGuardErrorForLog(ErrorData *edata)
+{
+	if (!refusal.pending || edata->elevel < ERROR || edata->sqlerrcode != ERRCODE_OUT_OF_MEMORY)
+		return;
+
+	GuardText	t;
+
+	FormatGuard(refusal, t);
+	refusal.pending = false;
+	edata->sqlerrcode = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+	edata->message = MemoryContextStrdup(ErrorContext, t.msg);
+	edata->detail = MemoryContextStrdup(ErrorContext, t.detail);
+	edata->hint = MemoryContextStrdup(ErrorContext, t.hint);
 }
 
 void

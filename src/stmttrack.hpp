@@ -1,42 +1,39 @@
 /*
- * stmttrack.hpp: per-statement memory (peak during execution, held at the
- * end) and the memory guards.
+ * stmttrack.hpp: per-statement memory (peak and held) and the memory guards,
+ * read from the allocator counters of alloc/counters.hpp.
  *
- * How the peak is seen.  PostgreSQL 15 dispatches palloc/pfree/repalloc
- * through context->methods, so for the statement's contexts memprof swaps
- * in a method table whose alloc, free, realloc, reset and delete call the
- * original and then add the change in the context's mem_allocated (the
- * block-level bytes it holds from malloc) to a running figure.  A burst
- * allocated and freed inside the statement moves that figure up and down,
- * and the maximum is the peak.  PG16+ differs: chunk headers carry a method
- * id and pfree no longer goes through the context, so this must be revisited
- * on a port.
+ * What a statement is.  A top-level statement: one run through the executor
+ * (ExecutorStart .. ExecutorEnd) or one utility command (ProcessUtility) that
+ * no other memprof-tracked statement encloses.  Statements it runs (SQL in
+ * functions, triggers, procedures) are nested: their memory counts in the
+ * top-level one, and they get no entry of their own.  EXECUTE is not a
+ * statement of its own: the prepared statement it runs is.
  *
- * Which contexts.  The statement's executor memory (the es_query_cxt
- * subtree: plan state, expression contexts, sorts, hash tables) or, for a
- * utility statement, the context it runs in; plus TopTransactionContext's
- * subtree (SPI in functions, triggers).  They are wrapped when the top-level
- * statement starts.  Contexts created later start with the stock method
- * table; memprof finds them (1) when their parent is next called (a new
- * child is its parent's firstchild, checked on every wrapped call), and (2)
- * by a full rescan of the subtrees when the executor finishes, before any
- * of its memory is freed, so a sort's or hash table's memory counts.  What
- * stays unseen: memory in a context created and deleted in between without
- * its parent being called (documented in README.md).
+ * What is counted.  The statement window of alloc/counters.hpp: everything
+ * since the previous top-level statement was recorded (or failed), so
+ * reading, parsing, analysing and planning the statement count as well as
+ * executor start, run and end, in every memory context, including contexts
+ * created and deleted within one call.  peak = the window's largest climb;
+ * held = what was still held above the window's low when it ended (after
+ * ExecutorEnd freed the executor state, or after the utility returned).
  *
- * Nested statements (functions running SQL) are part of the top-level
- * statement that runs them: their memory counts in its peak and they get no
- * entry of their own.  Parallel workers are separate processes and are not
- * counted.
+ * Parallel workers.  Each worker's executor run is its own window; it is
+ * recorded in the leader's entry as a worker execution (workers,
+ * max_worker_peak_bytes), never as a call.
+ *
+ * Guards.  memprof.max_statement_memory refuses a block that would take the
+ * window's climb above the limit; memprof.max_backend_memory one that would
+ * take the process's total above it.  Only client backends are refused, and
+ * never inside a critical section, while interrupts are held (error
+ * recovery, AbortTransaction) or during process exit.  A refused block fails
+ * like an out-of-memory; PostgreSQL's own checks raise the error (or, for
+ * MCXT_ALLOC_NO_OOM callers, return NULL), and memprof turns PostgreSQL's
+ * "out of memory" into its guard error: SQLSTATE 53400, naming the limit,
+ * with the largest contexts in the DETAIL.
  */
 #pragma once
 
 #include "pg.hpp"
-
-extern "C" {
-#include "executor/executor.h"
-#include "tcop/utility.h"
-}
 
 namespace memprof {
 
@@ -47,6 +44,7 @@ extern int	max_statement_memory_kb;	/* 0: off */
 extern int	max_backend_memory_kb;	/* 0: off */
 extern int	guard_action;			/* GuardAction */
 extern int	max_tracked_statements;	/* shared hash size, PGC_POSTMASTER */
+extern bool intercept_allocator;	/* PGC_POSTMASTER */
 
 enum GuardAction
 {
@@ -54,15 +52,35 @@ enum GuardAction
 	GUARD_ERROR = 1,
 };
 
+/* GUC assign hooks for the limits and the action. */
+void		AssignStatementLimit(int newval, void *extra);
+void		AssignBackendLimit(int newval, void *extra);
+void		AssignGuardAction(int newval, void *extra);
+
 void		InstallStatementHooks();
 
-/* Resets the tracking state (transaction abort). */
-void		StatementAbort();
+/* Per-process start: the process's own peak, and whether it may be refused. */
+void		StatementProcessInit();
+
+/* Transaction and subtransaction abort (from the xact callbacks). */
+void		StatementAbort(bool subtransaction);
+
+/* emit_log_hook: turns an out-of-memory caused by a guard into its error. */
+void		RewriteGuardErrorForLog(ErrorData *edata);
 
 /* Shared statistics (stmtstats.cpp). */
+struct StatementKey
+{
+	uint64		id;				/* core query id, or memprof's fingerprint */
+	Oid			userid;
+	Oid			dbid;
+	bool		fingerprint;	/* id is a text fingerprint, not a query id */
+	bool		utility;		/* a utility command: its text keeps its constants */
+};
+
 Size		StmtStatsShmemSize();
 void		StmtStatsShmemInit();
-void		StmtStatsRecord(uint64 queryid, Oid userid, Oid dbid, const char *query,
-							int query_len, int64 peak, int64 held);
+void		StmtStatsRecord(const StatementKey &key, const char *query, int query_len,
+							int64 peak, int64 held, bool worker);
 
 }								/* namespace memprof */

@@ -1,117 +1,139 @@
 #!/usr/bin/env bash
-# test/bench_statements.sh: what statement tracking and the guards cost.
+# test/bench_statements.sh: instructions per statement that memprof's
+# statement tracking costs, counted inside the serving backend only.
 #
-#  1. TPS: pgbench select-only and tpcb-like (scale 10, 2 clients), memprof
-#     preloaded with statement tracking on against memprof not loaded, in
-#     alternating pairs (PAIRS, default 6, each run SECS, default 8), median
-#     ratio per workload.  Targets: >= 0.98 (aim 0.99).  TPS on 2 cores is
-#     noisy; the instruction counts below are the steady figure.
-#  2. Instructions per transaction, counted by valgrind's callgrind (perf
-#     cannot count instructions on this machine; where it can, the same
-#     figure comes from `perf stat -e instructions`): the server runs under
-#     callgrind, one pgbench client runs T1 and then T2 select-only
-#     transactions in separate connections (after a warm-up connection that
-#     builds the relcache init file), and (I(T2) - I(T1)) / (T2 - T1) of the
-#     serving backend removes connection start-up; the same for tpcb-like.
-#     Caveat: callgrind gives a forked child its parent's counters, so the
-#     difference also carries the postmaster's work between the two forks;
-#     a function-level profile (callgrind_annotate) is the sharper figure,
-#     see README.md.  Configurations:
-#     not loaded; preloaded, tracking off; preloaded, tracking on (the
-#     allocation-counting path); preloaded, tracking on and both guards on.
-# Usage: test/bench_statements.sh [PAIRS] [SECS]
-# (BENCH_SKIP_TPS=1 runs only part 2, which does not depend on machine load.)
+# The server runs under valgrind's callgrind with instrumentation off.  One
+# psql session runs a warm-up pass of the workload, then calls
+# cgprobe_start() (test/cgprobe: callgrind client requests that zero the
+# counters and start instrumentation in this backend), runs the measured
+# statements, and calls cgprobe_stop(label), which dumps the counters.
+# Nothing else is counted: not the postmaster, not other backends, not
+# connection start-up.  Counts repeat to within a fraction of a percent,
+# whatever else the machine does.
+#
+# Workloads (simple protocol, one statement per Query message):
+#   select-only  N statements "SELECT abalance FROM pgbench_accounts WHERE aid = <n>"
+#   tpcb-like    pgbench's TPC-B-like transaction (7 statements each), N/7 of them
+# Configurations: memprof not loaded; preloaded with
+# memprof.track_statements = off; preloaded (tracking on, the default);
+# pg_stat_statements alone; pg_stat_statements and memprof.
+#
+# memprof.publish_interval = -1 in the memprof configurations: a process's
+# summary is published at most once a second, a cost per second, not per
+# statement, which callgrind's slowdown would spread over a few statements.
+#
+# Usage: test/bench_statements.sh [N]      (N statements, default 3500)
+# Prints one table (instructions per statement, and the difference to the
+# configuration it is compared with).
 set -eu
 cd "$(dirname "$0")/.."
 . test/lib.sh
-PAIRS=${1:-6}
-SECS=${2:-8}
+N=${1:-3500}
 ensure_packages valgrind
 build_install >/dev/null
-DIR=/tmp/memprof-bench-stmt PORT=54334
-trap 'cluster_stop $DIR' EXIT
-cluster_stop "$DIR"
-cluster_init "$DIR"
+make -s -C test/cgprobe PG_CONFIG="$PG_CONFIG" >/dev/null && make -s -C test/cgprobe PG_CONFIG="$PG_CONFIG" install >/dev/null
+DIR=/tmp/memprof-bench-instr PORT=54334
 export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
+stop_server() { as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w -t 300 stop >/dev/null 2>&1 || true; }
+trap stop_server EXIT
+stop_server
+cluster_init "$DIR"
 cluster_start "$DIR" "$PORT" ""
 "$PGBIN/createdb" bench
 "$PGBIN/pgbench" -q -i -s 10 bench >/dev/null 2>&1
+"$PGBIN/psql" -X -q -d bench -c "CREATE EXTENSION memprof_cgprobe"
+cluster_stop "$DIR"
+# every configuration starts from the same database (tpcb-like updates it)
+rm -rf "$DIR/data.pristine"
+cp -a "$DIR/data" "$DIR/data.pristine"
 
-restart() { cluster_stop "$DIR"; cluster_start "$DIR" "$PORT" "$@"; }
-tps() {
-	"$PGBIN/pgbench" -n "$@" -M prepared -c 2 -j 2 -T "$SECS" bench 2>/dev/null \
-		| sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
-median() { python3 -c "import sys, statistics; v=[float(x) for x in sys.argv[1:]]; print(f'{statistics.median(v):.4f}')" "$@"; }
+mkdir -p "$DIR/cg"
+chown postgres "$DIR/cg"
+python3 - "$DIR" "$N" <<'PY'
+import random, sys
+d, n = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(42)
+def select_only(k):
+    return [f"SELECT abalance FROM pgbench_accounts WHERE aid = {rnd.randint(1, 1000000)};" for _ in range(k)]
+def tpcb(k):
+    out = []
+    for _ in range(k // 7):
+        aid, bid, tid, delta = rnd.randint(1, 1000000), rnd.randint(1, 10), rnd.randint(1, 100), rnd.randint(-5000, 5000)
+        out += ["BEGIN;",
+                f"UPDATE pgbench_accounts SET abalance = abalance + {delta} WHERE aid = {aid};",
+                f"SELECT abalance FROM pgbench_accounts WHERE aid = {aid};",
+                f"UPDATE pgbench_tellers SET tbalance = tbalance + {delta} WHERE tid = {tid};",
+                f"UPDATE pgbench_branches SET bbalance = bbalance + {delta} WHERE bid = {bid};",
+                f"INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ({tid}, {bid}, {aid}, {delta}, CURRENT_TIMESTAMP);",
+                "END;"]
+    return out
+for name, gen in (("select-only", select_only), ("tpcb-like", tpcb)):
+    warm = gen(max(700, n // 5))
+    body = gen(n)
+    with open(f"{d}/{name}.sql", "w") as f:
+        f.write("\n".join(warm) + "\nSELECT cgprobe_start();\n" + "\n".join(body) +
+                f"\nSELECT cgprobe_stop('{name}');\n")
+    with open(f"{d}/{name}.count", "w") as f:
+        f.write(str(len(body)))
+PY
 
-echo "== 1. TPS, memprof preloaded (track_statements on) / not loaded, $PAIRS alternating pairs of ${SECS}s"
-[ -n "${BENCH_SKIP_TPS:-}" ] && echo "(skipped: BENCH_SKIP_TPS)"
-for workload in $([ -z "${BENCH_SKIP_TPS:-}" ] && echo select-only tpcb-like); do
-	flag=$([ "$workload" = select-only ] && echo -S || echo "")
-	ratios=()
-	for p in $(seq 1 "$PAIRS"); do
-		if [ $((p % 2)) -eq 1 ]; then
-			restart memprof; with=$(tps $flag); restart ""; without=$(tps $flag)
-		else
-			restart ""; without=$(tps $flag); restart memprof; with=$(tps $flag)
-		fi
-		r=$(python3 -c "print(f'{$with / $without:.4f}')")
-		ratios+=("$r")
-		echo "$workload pair $p: with $with, without $without, ratio $r"
-	done
-	echo "$workload: median ratio $(median "${ratios[@]}") over $PAIRS pairs"
-done
-
-[ -n "${BENCH_SKIP_INSTR:-}" ] && { echo "== 2. skipped (BENCH_SKIP_INSTR)"; exit 0; }
-echo "== 2. instructions per transaction (callgrind)"
-T1=${BENCH_T1:-300}
-T2=${BENCH_T2:-2300}
-instr() {
-	# $1: label, $2: shared_preload_libraries, rest: -c settings
-	local label=$1 preload=$2
+# run_config NAME PRELOAD [settings...]: instructions per statement per workload
+declare -A result
+run_config() {
+	local name=$1 preload=$2
 	shift 2
-	cluster_stop "$DIR"
-	rm -rf "$DIR/cg"; mkdir -p "$DIR/cg"; chown postgres "$DIR/cg"
-	# memprof.publish_interval=60s: under callgrind a transaction takes ~50x
-	# longer, so once-a-second work would land on 50x fewer transactions
-	# than at native speed and dominate the per-transaction count; at native
-	# speed a publication (~60k instructions for ~150 contexts) is spread
-	# over every transaction of that second
-	local opts="-c port=$PORT -c listen_addresses= -c unix_socket_directories=$DIR/sock -c shared_preload_libraries=$preload -c autovacuum=off -c fsync=off"
-	[ -n "$preload" ] && opts="$opts -c memprof.publish_interval=60s"
+	local opts="-c port=$PORT -c listen_addresses= -c unix_socket_directories=$DIR/sock"
+	opts="$opts -c shared_preload_libraries=$preload -c fsync=off -c autovacuum=off"
 	local s
 	for s in "$@"; do opts="$opts -c $s"; done
-	as_pg bash -c "valgrind --tool=callgrind --trace-children=yes --callgrind-out-file=$DIR/cg/cg.%p \
-		$PGBIN/postgres -D $DIR/data $opts >$DIR/cg/server.log 2>&1 &"
-	for _ in $(seq 1 120); do "$PGBIN/pg_isready" -q && break; sleep 1; done
-	local a b c d
-	# a first connection builds the relcache init file and warms the
-	# server; only later connections are counted
-	"$PGBIN/pgbench" -n -S -M prepared -c 1 -t 50 bench >/dev/null 2>&1
-	"$PGBIN/pgbench" -n -M prepared -c 1 -t 50 bench >/dev/null 2>&1
-	sleep 2
-	a=$(run_counted "$T1" -S)
-	b=$(run_counted "$T2" -S)
-	c=$(run_counted "$T1")
-	d=$(run_counted "$T2")
-	as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w -t 120 stop >/dev/null 2>&1 || true
-	python3 -c "print(f'$label: select-only {($b - $a) / ($T2 - $T1):,.0f}, tpcb-like {($d - $c) / ($T2 - $T1):,.0f} instructions per transaction')"
+	rm -rf "$DIR/cg-$name" "$DIR/data"
+	cp -a "$DIR/data.pristine" "$DIR/data"
+	rm -f "$DIR"/cg/*
+	as_pg bash -c "valgrind --tool=callgrind --instr-atstart=no --trace-children=no \
+		--callgrind-out-file=$DIR/cg/callgrind.out.%p $PGBIN/postgres -D $DIR/data $opts \
+		>$DIR/cg/server.log 2>&1 &"
+	for _ in $(seq 1 300); do "$PGBIN/pg_isready" -q && break; sleep 1; done
+	local w
+	for w in select-only tpcb-like; do
+		"$PGBIN/psql" -X -q -d bench -f "$DIR/$w.sql" >/dev/null
+		local f ir
+		f=$(grep -l "^desc: Trigger: Client Request: $w\$" "$DIR"/cg/callgrind.out.* | head -1)
+		ir=$(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$f" | head -1)
+		[ -n "$ir" ] || ir=$(sed -n 's/^totals: \([0-9]*\).*/\1/p' "$f" | head -1)
+		result[$name,$w]=$(python3 -c "print(round($ir / $(cat "$DIR/$w.count")))")
+	done
+	stop_server
+	cp -r "$DIR/cg" "$DIR/cg-$name"    # kept for callgrind_annotate
 }
-# runs N transactions on one connection; prints the instruction total of the
-# backend that served them (the newest callgrind file when it has exited)
-run_counted() {
-	local n=$1 before after f
-	shift
-	before=$(ls "$DIR/cg" | sort)
-	"$PGBIN/pgbench" -n "$@" -M prepared -c 1 -t "$n" bench >/dev/null 2>&1
-	sleep 2
-	after=$(ls "$DIR/cg" | sort)
-	for f in $(comm -13 <(echo "$before") <(echo "$after")); do
-		grep -q '^totals:' "$DIR/cg/$f" 2>/dev/null || continue
-		grep '^totals:' "$DIR/cg/$f" | awk '{print $2}'
-	done | sort -n | tail -1
-}
-instr "not loaded" ""
-instr "preloaded, track_statements off" memprof memprof.track_statements=off
-instr "preloaded, track_statements on" memprof
-instr "preloaded, tracking and guards on" memprof memprof.max_statement_memory=1GB memprof.max_backend_memory=4GB
+
+# CONFIGS limits the run, e.g. CONFIGS="notloaded off"
+CONFIGS=${CONFIGS:-notloaded off on pgss pgss_on}
+for c in $CONFIGS; do
+	case $c in
+	notloaded) run_config notloaded "" ;;
+	off) run_config off memprof memprof.track_statements=off memprof.publish_interval=-1 ;;
+	on) run_config on memprof memprof.publish_interval=-1 ;;
+	pgss) run_config pgss pg_stat_statements ;;
+	pgss_on) run_config pgss_on "pg_stat_statements,memprof" memprof.publish_interval=-1 ;;
+	esac
+done
+for c in notloaded off on pgss pgss_on; do
+	for w in select-only tpcb-like; do
+		[ -n "${result[$c,$w]:-}" ] || result[$c,$w]=0
+	done
+done
+
+pct() { python3 -c "print(f'{($1 - $2) * 100.0 / $2:+.2f}%')"; }
+echo
+echo "instructions per statement inside the serving backend ($N statements, callgrind, $(date -u +%Y-%m-%d))"
+printf '%-44s %14s %14s\n' "configuration" "select-only" "tpcb-like"
+row() { printf '%-44s %14s %14s\n' "$1" "$2" "$3"; }
+row "not loaded" "${result[notloaded,select-only]}" "${result[notloaded,tpcb-like]}"
+row "memprof, track_statements = off" "${result[off,select-only]} ($(pct "${result[off,select-only]}" "${result[notloaded,select-only]}"))" \
+	"${result[off,tpcb-like]} ($(pct "${result[off,tpcb-like]}" "${result[notloaded,tpcb-like]}"))"
+row "memprof, tracking on" "${result[on,select-only]} ($(pct "${result[on,select-only]}" "${result[notloaded,select-only]}"))" \
+	"${result[on,tpcb-like]} ($(pct "${result[on,tpcb-like]}" "${result[notloaded,tpcb-like]}"))"
+row "pg_stat_statements alone" "${result[pgss,select-only]} ($(pct "${result[pgss,select-only]}" "${result[notloaded,select-only]}"))" \
+	"${result[pgss,tpcb-like]} ($(pct "${result[pgss,tpcb-like]}" "${result[notloaded,tpcb-like]}"))"
+row "pg_stat_statements + memprof (vs pgss)" "${result[pgss_on,select-only]} ($(pct "${result[pgss_on,select-only]}" "${result[pgss,select-only]}"))" \
+	"${result[pgss_on,tpcb-like]} ($(pct "${result[pgss_on,tpcb-like]}" "${result[pgss,tpcb-like]}"))"

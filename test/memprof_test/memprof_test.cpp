@@ -276,6 +276,35 @@ MEMPROF_FUNCTION(memprof_test_burst)
 }
 
 /*
+ * memprof_test_child_burst(bytes, chunk): creates a child of the current
+ * context, allocates bytes there in chunks of `chunk` bytes (touched), and
+ * deletes the child before returning: memory no context holds afterwards,
+ * as private work contexts in core and extensions do.
+ */
+MEMPROF_FUNCTION(memprof_test_child_burst)
+{
+	int64		bytes = PG_GETARG_INT64(0);
+	int64		chunk = PG_GETARG_INT64(1);
+
+	if (bytes <= 0 || chunk <= 0)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "bytes and chunk must be positive");
+	MemoryContext child = AllocSetContextCreate(CurrentMemoryContext, "memprof_test burst",
+												ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(child);
+
+	for (int64 done = 0; done < bytes; done += chunk)
+	{
+		Size		n = static_cast<Size>(std::min(chunk, bytes - done));
+		char	   *p = static_cast<char *>(MemoryContextAllocHuge(child, n));
+
+		memset(p, 0x5a, n);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(child);
+	PG_RETURN_INT64(bytes);
+}
+
+/*
  * memprof_test_tree(n, shape): n contexts under "memprof_test tree",
  * either a chain n deep ('deep') or n siblings ('wide').
  */
