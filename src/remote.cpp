@@ -109,7 +109,7 @@ Decode(FetchBuffer *b, Sample &out, RemoteInfo &info)
 		if (off + sizeof(WireRow) > b->used)
 			throw Error(ERRCODE_DATA_CORRUPTED, "memprof: fetch buffer is damaged at row %d", i);
 		memcpy(&w, data + off, sizeof(w));
-		if (w.id != i + 1 || w.parent_id < 0 || w.parent_id > i || w.type > 3 ||
+		if (w.id != i + 1 || w.parent_id < 0 || w.parent_id > i || w.type >= kContextTypes ||
 			off + sizeof(WireRow) + w.name_len + w.ident_len > b->used)
 			throw Error(ERRCODE_DATA_CORRUPTED, "memprof: fetch buffer is damaged at row %d", i);
 		r.id = w.id;
@@ -280,7 +280,7 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 					int			rc = 0;
 
 					PgCall([&]() {
-						rc = SendProcSignal(pid, PROCSIG_LOG_MEMORY_CONTEXT, InvalidBackendId);
+						rc = SendProcSignal(pid, PROCSIG_LOG_MEMORY_CONTEXT, compat::kNoProcNumber);
 					});
 					if (rc < 0 && !TargetAlive(pid))
 						throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -105,6 +105,7 @@ Tracked(MemoryContext cxt)
 	return false;
 }
 
+#if MEMPROF_CONTEXT_METHODS_INTERCEPT_ALL
 inline void
 After(MemoryContext cxt, Size before)
 {
@@ -192,10 +193,12 @@ InitKind()
 	wrapped[K].reset = WReset<K>;
 	wrapped[K].delete_context = WDelete<K>;
 }
+#endif
 
 void
 Wrap(MemoryContext c)
 {
+#if MEMPROF_CONTEXT_METHODS_INTERCEPT_ALL
 	for (int k = 0; k < kKinds; k++)
 	{
 		if (originals[k] == c->methods)
@@ -217,6 +220,10 @@ Wrap(MemoryContext c)
 		}
 	}
 	/* a fourth kind of context: left unwrapped (counted by rescans only) */
+#else
+	/* pfree does not go through c->methods: counted by rescans only */
+	(void) c;
+#endif
 }
 
 /* Tracked bytes now: the root's subtree and TopTransactionContext's. */
@@ -504,15 +511,15 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 }
 
 void
-MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
+MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
 {
 	nesting_level++;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
-			prev_ExecutorRun(qd, direction, count, execute_once);
+			prev_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
 		else
-			standard_ExecutorRun(qd, direction, count, execute_once);
+			standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
 	}
 	PG_FINALLY();
 	{
