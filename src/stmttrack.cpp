@@ -49,7 +49,7 @@ int			nesting_level = 0;
 /*---- wrapped method tables: one per original table (AllocSet, Slab, Generation) ----*/
 
 constexpr int kKinds = 3;
-const MemoryContextMethods *originals[kKinds];
+[[maybe_unused]] const MemoryContextMethods *originals[kKinds];
 MemoryContextMethods wrapped[kKinds];
 
 inline bool
