@@ -68,7 +68,15 @@ fetch_debian() {
 			"$uri" >"$list"
 	fi
 	apt-get update -qq >&2
-	( cd "$dir" && apt-get source --download-only postgresql-18 pgtap >&2 )
+	# apt downloads as _apt when it can write the directory
+	id _apt >/dev/null 2>&1 && chown _apt "$dir"
+	# Only the upstream tarballs are used: a package whose other files the
+	# mirror lacks is fine as long as its .orig tarball came (apt checks
+	# every file it keeps against the signed source index).
+	( cd "$dir" && apt-get source --download-only postgresql-18 pgtap >&2 ) \
+		|| say "apt-get source reported errors; going on if the upstream tarballs came"
+	ls "$dir"/postgresql-18_*.orig.tar.* "$dir"/pgtap_*.orig.tar.* >/dev/null 2>&1 \
+		|| die "apt-get source did not fetch the upstream tarballs of postgresql-18 and pgtap"
 }
 
 work=$(mktemp -d)
