@@ -4,8 +4,9 @@
  * Included by pg.hpp after PostgreSQL's headers; the rest of the code uses
  * the names below and never tests the version itself.
  *
- * Tested: 15 and 18.  Written from the 16 and 17 headers and release notes,
- * expected to build there (see README).
+ * Tested: 15 and 18.  16 and 17 are expected to build: the guards below
+ * follow the version each change came in, but no 16 or 17 server was built
+ * against (see README).
  *
  * What changed, by version:
  *   16  utils/queryjumble.h moved to nodes/queryjumble.h.
