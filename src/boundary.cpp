@@ -5,6 +5,8 @@
 
 namespace memprof {
 
+static void FormatInto(char *buf, size_t len, const char *fmt, va_list ap) pg_attribute_printf(3, 0);
+
 static void
 FormatInto(char *buf, size_t len, const char *fmt, va_list ap)
 {

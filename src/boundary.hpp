@@ -28,8 +28,14 @@
 
 namespace memprof {
 
+/*
+ * The boundary is also used by other modules linked against memprof.so (the
+ * test module): PGDLLEXPORT keeps these names visible where PGXS builds
+ * with -fvisibility=hidden.
+ */
+
 /* A PostgreSQL error caught by PgCall; edata lives in the caller's context. */
-class PgError : public std::exception
+class PGDLLEXPORT PgError : public std::exception
 {
 public:
 	explicit PgError(ErrorData *e) : edata(e) {}
@@ -41,7 +47,7 @@ public:
 };
 
 /* An error memprof raises from C++: a SQLSTATE and fixed-size texts. */
-class Error : public std::exception
+class PGDLLEXPORT Error : public std::exception
 {
 public:
 	Error(int sqlstate, const char *fmt, ...) pg_attribute_printf(3, 4);
@@ -108,10 +114,10 @@ struct CaughtError
 };
 
 /* Fills out from the exception currently being handled.  noexcept. */
-void CaptureCurrentException(CaughtError &out) noexcept;
+PGDLLEXPORT void CaptureCurrentException(CaughtError &out) noexcept;
 
 /* Raises out as a PostgreSQL error at elevel; returns only below ERROR. */
-void RaiseCaught(const CaughtError &out, int elevel);
+PGDLLEXPORT void RaiseCaught(const CaughtError &out, int elevel);
 
 /*
  * InvokeCpp: body of every SQL-callable function.  No C++ object with a

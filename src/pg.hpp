@@ -44,11 +44,13 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
-#include "utils/queryjumble.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 }
+
+/* differences between PostgreSQL versions */
+#include "compat.hpp"
 
 /*
  * Known clashes, all handled by not using the clashing name from C++:

@@ -117,9 +117,9 @@ EnsureProcessInit()
 	StatementProcessInit();
 	if (shared == nullptr || MyProc == nullptr)
 		return false;
-	if (MyProc->pgprocno < 0 || static_cast<uint32>(MyProc->pgprocno) >= shared->nslots)
+	if (compat::ProcIndex(MyProc) < 0 || static_cast<uint32>(compat::ProcIndex(MyProc)) >= shared->nslots)
 		return false;
-	own_slot = SlotAt(static_cast<uint32>(MyProc->pgprocno));
+	own_slot = SlotAt(static_cast<uint32>(compat::ProcIndex(MyProc)));
 	memset(&own, 0, sizeof(own));
 	own.pid = MyProcPid;
 	own.backend_type = static_cast<int32>(MyBackendType);

@@ -109,7 +109,7 @@ Decode(FetchBuffer *b, Sample &out, RemoteInfo &info)
 		if (off + sizeof(WireRow) > b->used)
 			throw Error(ERRCODE_DATA_CORRUPTED, "memprof: fetch buffer is damaged at row %d", i);
 		memcpy(&w, data + off, sizeof(w));
-		if (w.id != i + 1 || w.parent_id < 0 || w.parent_id > i || w.type > 3 ||
+		if (w.id != i + 1 || w.parent_id < 0 || w.parent_id > i || w.type >= kContextTypes ||
 			off + sizeof(WireRow) + w.name_len + w.ident_len > b->used)
 			throw Error(ERRCODE_DATA_CORRUPTED, "memprof: fetch buffer is damaged at row %d", i);
 		r.id = w.id;
@@ -259,6 +259,12 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 	try
 	{
 		TimestampTz last_signal = 0;
+		/*
+		 * A request that reaches the target while it is still inside an
+		 * earlier report (one asked for just before) is dropped by core:
+		 * the first re-signals come soon, then every kResignalMs.
+		 */
+		long		resignal_ms = 1;
 
 		for (;;)
 		{
@@ -275,16 +281,18 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 				if (!TargetAlive(pid))
 					throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 								"process %d exited before it reported its memory contexts", pid);
-				if (now - last_signal >= kResignalMs * 1000)
+				if (now - last_signal >= resignal_ms * 1000)
 				{
 					int			rc = 0;
 
 					PgCall([&]() {
-						rc = SendProcSignal(pid, PROCSIG_LOG_MEMORY_CONTEXT, InvalidBackendId);
+						rc = SendProcSignal(pid, PROCSIG_LOG_MEMORY_CONTEXT, compat::kNoProcNumber);
 					});
 					if (rc < 0 && !TargetAlive(pid))
 						throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 									"process %d exited before it reported its memory contexts", pid);
+					if (last_signal != 0)
+						resignal_ms = std::min(resignal_ms * 2, kResignalMs);
 					last_signal = now;
 				}
 			}
@@ -295,7 +303,7 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 					.Hint("The process reports at its next interrupt check; a process that runs "
 						  "long without one, or has log_min_messages above LOG, cannot answer.");
 			PgCall([&]() {
-				ConditionVariableTimedSleep(&b->cv, kSleepMs, PG_WAIT_EXTENSION);
+				ConditionVariableTimedSleep(&b->cv, std::min(kSleepMs, resignal_ms), PG_WAIT_EXTENSION);
 			});
 		}
 		PgCall([]() { ConditionVariableCancelSleep(); });

@@ -16,10 +16,11 @@
  *
  * The requester claims a free buffer (waiting on the pool's condition
  * variable if all are busy), signals the target, and sleeps on the buffer's
- * condition variable in 10 ms steps: it re-signals every 20 ms while the
- * request is unclaimed (PostgreSQL drops a request that arrives while the
- * target is inside an earlier report), checks that the target is still
- * alive, and gives up at the timeout.  On any error, cancel included, it
+ * condition variable in steps of at most 10 ms: while the request is
+ * unclaimed it re-signals after 1, 2, 4, 8 and 16 ms, then every 20 ms
+ * (PostgreSQL drops a request that arrives while the target is inside an
+ * earlier report, as it is right after answering one), checks that the
+ * target is still alive, and gives up at the timeout.  On any error, cancel included, it
  * releases the buffer (or marks it abandoned if the target is writing it),
  * and a process that exits releases whatever it requested.
  */

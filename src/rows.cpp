@@ -83,7 +83,7 @@ void
 EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 {
 	PathStack	stack;
-	Datum		type_names[4];
+	Datum		type_names[kContextTypes];
 
 	stack.names.reserve(64);
 	stack.bytes.reserve(64);
@@ -103,7 +103,7 @@ EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 		 * reset after every row.
 		 */
 		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-		for (int t = 0; t < 4; t++)
+		for (int t = 0; t < kContextTypes; t++)
 			type_names[t] = PointerGetDatum(MakeText(ContextTypeName(static_cast<ContextType>(t))));
 		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows",
 									   ALLOCSET_DEFAULT_SIZES);

@@ -96,8 +96,8 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 		frees[i] = r.free_bytes;
 		nblocks[i] = r.nblocks;
 		chunks[i] = r.free_chunks;
-		/* "char" codes: a = AllocSet, s = Slab, g = Generation, ? = other */
-		types[i] = CharGetDatum("?asg"[static_cast<int>(r.type)]);
+		/* "char" codes: a AllocSet, s Slab, g Generation, b Bump, ? other */
+		types[i] = CharGetDatum("?asgb"[static_cast<int>(r.type)]);
 	}
 
 	PgCall([&]() {
@@ -249,7 +249,8 @@ LoadSnapshot(int64 id, Sample &out)
 			r.level = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 			tc = DatumGetChar(SPI_getbinval(tup, desc, 4, &isnull));
 			r.type = tc == 'a' ? ContextType::AllocSet : tc == 's' ? ContextType::Slab
-				: tc == 'g' ? ContextType::Generation : ContextType::Unknown;
+				: tc == 'g' ? ContextType::Generation : tc == 'b' ? ContextType::Bump
+				: ContextType::Unknown;
 			name = DatumGetTextPP(SPI_getbinval(tup, desc, 5, &isnull));
 			Datum		identd = SPI_getbinval(tup, desc, 6, &isnull);
 

@@ -352,30 +352,18 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 		PopFrame(f);
 }
 
-#if PG_VERSION_NUM >= 180000
 void
-MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count)
-#else
-void
-MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count, bool execute_once)
-#endif
+MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
 {
 	Frame		f;
 	bool		outer = (top == nullptr);
 
 	if (outer)
 		PushFrame(f);
-#if PG_VERSION_NUM >= 180000
 	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count);
+		prev_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
 	else
-		standard_ExecutorRun(qd, direction, count);
-#else
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count, execute_once);
-	else
-		standard_ExecutorRun(qd, direction, count, execute_once);
-#endif
+		standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
 	if (outer)
 		PopFrame(f);
 }

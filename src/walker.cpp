@@ -17,6 +17,8 @@ ContextTypeName(ContextType t)
 			return "Slab";
 		case ContextType::Generation:
 			return "Generation";
+		case ContextType::Bump:
+			return "Bump";
 		case ContextType::Unknown:
 			break;
 	}
@@ -26,7 +28,6 @@ ContextTypeName(ContextType t)
 ContextType
 ContextTypeOf(MemoryContext cxt)
 {
-	/* PG16+: contexts carry a method id instead; revisit on port */
 	switch (nodeTag(cxt))
 	{
 		case T_AllocSetContext:
@@ -36,7 +37,7 @@ ContextTypeOf(MemoryContext cxt)
 		case T_GenerationContext:
 			return ContextType::Generation;
 		default:
-			return ContextType::Unknown;
+			return compat::IsBumpContext(cxt) ? ContextType::Bump : ContextType::Unknown;
 	}
 }
 

@@ -26,7 +26,11 @@ enum class ContextType : uint8_t
 	AllocSet = 1,
 	Slab = 2,
 	Generation = 3,
+	Bump = 4,				/* PostgreSQL 17 and later */
 };
+
+/* Number of ContextType values (for tables indexed by type). */
+constexpr int kContextTypes = 5;
 
 const char *ContextTypeName(ContextType t);
 ContextType ContextTypeOf(MemoryContext cxt);

@@ -2,7 +2,9 @@
 #
 # bench_cluster PORT: use BENCH_PGHOST/BENCH_PGPORT if given, else build,
 #   install and start a throwaway cluster with memprof preloaded on PORT
-#   (stopped on exit).  Exports PGHOST, PGPORT, PGUSER; sets PSQL.
+#   (BENCH_CLUSTER_PORT overrides it) in BENCH_DIR (default
+#   /tmp/memprof-bench-PORT), stopped on exit.  The server is the one
+#   PG_CONFIG names (test/lib.sh).  Exports PGHOST, PGPORT, PGUSER; sets PSQL.
 # bench_db TABLES: a fresh database memprof_bench with memprof and TABLES
 #   tables, each with a primary key and one more index.
 # bench_touch_sql TABLES: psql input that touches every table once in the
@@ -10,13 +12,13 @@
 #   the backend about 2 x TABLES relcache "index info" contexts.
 
 bench_cluster() {
-	local port=$1
+	local port=${BENCH_CLUSTER_PORT:-$1}
 	if [ -n "${BENCH_PGPORT:-}" ]; then
 		export PGHOST=${BENCH_PGHOST:-/tmp} PGPORT=$BENCH_PGPORT PGUSER=${PGUSER:-postgres}
 	else
 		ensure_packages
 		build_install >/dev/null
-		BENCH_DIR=/tmp/memprof-bench-$port
+		BENCH_DIR=${BENCH_DIR:-/tmp/memprof-bench-$port}
 		trap 'cluster_stop $BENCH_DIR' EXIT
 		cluster_stop "$BENCH_DIR"
 		cluster_init "$BENCH_DIR"

@@ -93,6 +93,65 @@ struct ViewSums
 	std::map<std::string, int64> per_name;
 };
 
+/* Attribute number of the column called name, or 0. */
+int
+AttrByName(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(desc, i);
+
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Sums one view's result, found by column name (core's columns moved
+ * between versions).  per_name counts rows by name, depth below the root
+ * (core numbers levels from 0 or from 1 depending on the version) and, when
+ * with_type, the type column.
+ */
+void
+SumView(Tuplestorestate *ts, TupleDesc desc, bool with_type, ViewSums &sums)
+{
+	int			a_name = AttrByName(desc, "name");
+	int			a_level = AttrByName(desc, "level");
+	int			a_type = AttrByName(desc, "type");
+	int			a_total = AttrByName(desc, "total_bytes");
+	int			a_used = AttrByName(desc, "used_bytes");
+	TupleTableSlot *slot;
+	std::vector<std::pair<std::string, int32>> keys;
+	int32		min_level = INT32_MAX;
+
+	if (a_name == 0 || a_level == 0 || a_total == 0 || a_used == 0 || (with_type && a_type == 0))
+		elog(ERROR, "memprof_test: a compared view lacks a column");
+	slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	while (tuplestore_gettupleslot(ts, true, false, slot))
+	{
+		bool		isnull;
+		std::string key = TextDatumGetCString(slot_getattr(slot, a_name, &isnull));
+		int32		level = DatumGetInt32(slot_getattr(slot, a_level, &isnull));
+
+		if (with_type)
+		{
+			Datum		t = slot_getattr(slot, a_type, &isnull);
+
+			key += '\t';
+			key += isnull ? "NULL" : TextDatumGetCString(t);
+		}
+		keys.emplace_back(std::move(key), level);
+		min_level = std::min(min_level, level);
+		sums.contexts++;
+		sums.total += DatumGetInt64(slot_getattr(slot, a_total, &isnull));
+		sums.used += DatumGetInt64(slot_getattr(slot, a_used, &isnull));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	for (auto &k : keys)
+		sums.per_name[k.first + '\t' + std::to_string(k.second - min_level)]++;
+}
+
 /* Calls a materialized SRF through fmgr with all its memory in `detached`. */
 Tuplestorestate *
 CallMaterialized(FmgrInfo *flinfo, MemoryContext detached, TupleDesc *desc)
@@ -140,7 +199,6 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 		Tuplestorestate *core_ts = nullptr;
 		Tuplestorestate *our_ts = nullptr;
 		TupleDesc	core_desc, our_desc;
-		TupleTableSlot *slot;
 
 		fmgr_info(F_PG_GET_BACKEND_MEMORY_CONTEXTS, &core_fn);
 		fmgr_info(memprof_fn, &our_fn);
@@ -155,31 +213,14 @@ MEMPROF_FUNCTION(memprof_test_compare_core)
 			our_ts = CallMaterialized(&our_fn, detached, &our_desc);
 		}
 
-		/* now read both results; nothing here changes what was read */
-		slot = MakeSingleTupleTableSlot(core_desc, &TTSOpsMinimalTuple);
-		while (tuplestore_gettupleslot(core_ts, true, false, slot))
-		{
-			bool		isnull;
-			char	   *name = TextDatumGetCString(slot_getattr(slot, 1, &isnull));
+		/*
+		 * Now read both results; nothing here changes what was read.  Where
+		 * core shows each context's type too, the types must agree as well.
+		 */
+		bool		with_type = AttrByName(core_desc, "type") != 0;
 
-			core.contexts++;
-			core.total += DatumGetInt64(slot_getattr(slot, 5, &isnull));
-			core.used += DatumGetInt64(slot_getattr(slot, 9, &isnull));
-			core.per_name[name]++;
-		}
-		ExecDropSingleTupleTableSlot(slot);
-		slot = MakeSingleTupleTableSlot(our_desc, &TTSOpsMinimalTuple);
-		while (tuplestore_gettupleslot(our_ts, true, false, slot))
-		{
-			bool		isnull;
-			char	   *name = TextDatumGetCString(slot_getattr(slot, 5, &isnull));
-
-			ours.contexts++;
-			ours.total += DatumGetInt64(slot_getattr(slot, 8, &isnull));
-			ours.used += DatumGetInt64(slot_getattr(slot, 10, &isnull));
-			ours.per_name[name]++;
-		}
-		ExecDropSingleTupleTableSlot(slot);
+		SumView(core_ts, core_desc, with_type, core);
+		SumView(our_ts, our_desc, with_type, ours);
 		tuplestore_end(core_ts);
 		tuplestore_end(our_ts);
 		MemoryContextSwitchTo(old);
