@@ -276,6 +276,30 @@ MEMPROF_FUNCTION(memprof_test_burst)
 }
 
 /*
+ * Deletes root and everything under it leaves first, so that a chain of any
+ * depth is freed without recursion (PostgreSQL 15's MemoryContextDelete
+ * recurses once per level).
+ */
+static void
+DeleteTree(MemoryContext root)
+{
+	MemoryContext c = root;
+
+	for (;;)
+	{
+		while (c->firstchild != nullptr)
+			c = c->firstchild;
+		if (c == root)
+			break;
+		MemoryContext parent = c->parent;
+
+		MemoryContextDelete(c);
+		c = parent;
+	}
+	MemoryContextDelete(root);
+}
+
+/*
  * memprof_test_tree(n, shape): n contexts under "memprof_test tree",
  * either a chain n deep ('deep') or n siblings ('wide').
  */
@@ -293,7 +317,7 @@ MEMPROF_FUNCTION(memprof_test_tree)
 		MemoryContext parent;
 
 		if (tree_cxt != nullptr)
-			MemoryContextDelete(tree_cxt);
+			DeleteTree(tree_cxt);
 		tree_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test tree",
 										 ALLOCSET_SMALL_SIZES);
 		parent = tree_cxt;
@@ -313,7 +337,27 @@ MEMPROF_FUNCTION(memprof_test_tree_drop)
 	bool		had = (tree_cxt != nullptr);
 
 	if (tree_cxt != nullptr)
-		MemoryContextDelete(tree_cxt);
+		memprof::PgCall([]() { DeleteTree(tree_cxt); });
 	tree_cxt = nullptr;
 	PG_RETURN_BOOL(had);
+}
+
+/*
+ * memprof_test_busy(ms): runs for ms milliseconds without processing any
+ * interrupt (held off), like a backend deep in code with no interrupt
+ * check; signals that arrive meanwhile are handled when it returns.
+ */
+MEMPROF_FUNCTION(memprof_test_busy)
+{
+	int32		ms = PG_GETARG_INT32(0);
+
+	if (ms < 0 || ms > 600000)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "ms must be between 0 and 600000");
+	TimestampTz until = GetCurrentTimestamp() + static_cast<TimestampTz>(ms) * 1000;
+
+	HOLD_INTERRUPTS();
+	while (GetCurrentTimestamp() < until)
+		pg_usleep(1000);
+	RESUME_INTERRUPTS();
+	PG_RETURN_INT32(ms);
 }
