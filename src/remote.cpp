@@ -18,7 +18,7 @@ constexpr const char *kTopMoreFmt = "%d more child contexts containing %zu total
 constexpr const char *kGrandFmt = "Grand total: %zu bytes in %zu blocks; %zu free (%zu chunks); %zu used";
 
 constexpr long kSleepMs = 10;
-constexpr long kResignalMs = 200;
+constexpr long kResignalMs = 20;
 /* a memprof signal sent this recently may still be on its way */
 constexpr long kInFlightMs = 50;
 /* how long after memprof's report such a signal's echo is dropped */
@@ -459,6 +459,143 @@ CountOurSignals(TimestampTz now, bool &echo)
 	return ours;
 }
 
+/* Whether a request for this process waits in some buffer. */
+bool
+RequestPending()
+{
+	bool		found = false;
+
+	for (uint32 i = 0; i < shared->nbuffers && !found; i++)
+	{
+		FetchBuffer *b = BufferAt(i);
+
+		SpinLockAcquire(&b->mutex);
+		found = b->state == BufferState::Requested && b->target_pid == MyProcPid;
+		SpinLockRelease(&b->mutex);
+	}
+	return found;
+}
+
+/*
+ * Answers every request waiting for this process (target side, inside a
+ * report): a fresh sample for a first round, the kept one for later rounds.
+ * Returns how many it answered.
+ */
+int
+ServeRequests(TimestampTz now)
+{
+	FetchBuffer *claimed[64];
+	int			n = 0;
+
+	for (uint32 i = 0; i < shared->nbuffers && n < 64; i++)
+	{
+		FetchBuffer *b = BufferAt(i);
+
+		SpinLockAcquire(&b->mutex);
+		if (b->state == BufferState::Requested && b->target_pid == MyProcPid)
+		{
+			b->state = BufferState::Writing;
+			claimed[n++] = b;
+		}
+		SpinLockRelease(&b->mutex);
+	}
+	if (n == 0)
+		return 0;
+
+	const char *failure = nullptr;
+	bool		need_fresh = false;
+
+	for (int i = 0; i < n; i++)
+		if (claimed[i]->start_row == 0)
+			need_fresh = true;
+	if (need_fresh)
+	{
+		/* the whole tree, put back for the walk if a report parked it */
+		bool		was_parked = parked;
+
+		RestoreContextTree();
+		try
+		{
+			if (kept == nullptr)
+				kept = new Sample();
+			TakeSample(TopMemoryContext, *kept);
+			kept_no = next_sample_no++;
+			PublishSample(*kept);
+		}
+		catch (const std::bad_alloc &)
+		{
+			failure = "out of memory";
+		}
+		catch (...)
+		{
+			failure = "unexpected error";
+		}
+		if (failure != nullptr)
+			DropKept();
+		if (was_parked)
+			ParkTopChildren();
+	}
+	kept_used_at = now;
+
+	bool		freed_any = false;
+	bool		multi_round = false;
+
+	for (int i = 0; i < n; i++)
+	{
+		FetchBuffer *b = claimed[i];
+
+		b->backend_type = static_cast<int32>(MyBackendType);
+		b->started_at = MyStartTimestamp;
+		b->taken_at = now;
+		b->failed = false;
+		b->retry = false;
+		if (failure != nullptr)
+		{
+			b->failed = true;
+			strlcpy(b->error, failure, sizeof(b->error));
+			b->rows = 0;
+			b->used = 0;
+		}
+		else if (kept == nullptr || (b->start_row > 0 && b->want_sample != kept_no))
+		{
+			b->retry = true;
+			b->rows = 0;
+			b->used = 0;
+		}
+		else
+		{
+			AnswerFrom(b, *kept, kept_no, b->start_row);
+			if (b->start_row > 0 || b->start_row + b->rows < b->total_rows)
+				multi_round = true;
+		}
+		SpinLockAcquire(&b->mutex);
+		if (b->state == BufferState::Abandoned)
+		{
+			b->state = BufferState::Free;
+			b->requester_pid = 0;
+			freed_any = true;
+		}
+		else
+		{
+			b->answer_id = b->request_id;
+			b->state = BufferState::Done;
+		}
+		SpinLockRelease(&b->mutex);
+		ConditionVariableBroadcast(&b->cv);
+	}
+	if (freed_any)
+		ConditionVariableBroadcast(&shared->pool_cv);
+
+	/*
+	 * A sample sent in several rounds is kept for the next rounds (of this
+	 * or another requester) until replaced or unused for a while; one sent
+	 * whole is kept only if small, as a reusable buffer.
+	 */
+	if (!multi_round && kept != nullptr && kept->rows.capacity() > 20000)
+		DropKept();
+	return n;
+}
+
 }								/* namespace */
 
 void
@@ -602,6 +739,12 @@ OnEmitLog(ErrorData *edata)
 		if (strcmp(id, kGrandFmt) == 0)
 		{
 			edata->output_to_server = false;
+			/* a request that came in during the report is answered now */
+			TimestampTz now = GetCurrentTimestamp();
+			bool		echo_possible;
+
+			if (ServeRequests(now) > 0 && CountOurSignals(now, echo_possible) && echo_possible)
+				echoes_left = 1;
 			if (--suppress_depth == 0)
 			{
 				RestoreContextTree();
@@ -618,27 +761,12 @@ OnEmitLog(ErrorData *edata)
 		return false;
 	}
 
-	/* a report is starting: claim every request waiting for us */
-	FetchBuffer *claimed[64];
-	int			n = 0;
+	/* a report is starting: is it memprof's? */
 	TimestampTz now = GetCurrentTimestamp();
 	bool		echo_possible;
 	bool		ours = CountOurSignals(now, echo_possible);
 
-	for (uint32 i = 0; i < shared->nbuffers && n < 64; i++)
-	{
-		FetchBuffer *b = BufferAt(i);
-
-		SpinLockAcquire(&b->mutex);
-		if (b->state == BufferState::Requested && b->target_pid == MyProcPid)
-		{
-			b->state = BufferState::Writing;
-			claimed[n++] = b;
-		}
-		SpinLockRelease(&b->mutex);
-	}
-
-	if (n == 0 && !ours)
+	if (!ours && !RequestPending())
 	{
 		/*
 		 * Not asked by memprof: core logs as always, unless this is the echo
@@ -656,97 +784,7 @@ OnEmitLog(ErrorData *edata)
 	if (anchor == nullptr)
 		anchor = AllocSetContextCreate(TopMemoryContext, "memprof fetch anchor",
 									   ALLOCSET_SMALL_SIZES);
-	if (n > 0)
-	{
-		/* this process's tree, whole, while core's report has not begun */
-		const char *failure = nullptr;
-		bool		need_fresh = false;
-
-		RestoreContextTree();
-		for (int i = 0; i < n; i++)
-			if (claimed[i]->start_row == 0)
-				need_fresh = true;
-
-		try
-		{
-			if (need_fresh)
-			{
-				if (kept == nullptr)
-					kept = new Sample();
-				TakeSample(TopMemoryContext, *kept);
-				kept_no = next_sample_no++;
-				PublishSample(*kept);
-			}
-		}
-		catch (const std::bad_alloc &)
-		{
-			failure = "out of memory";
-		}
-		catch (...)
-		{
-			failure = "unexpected error";
-		}
-		if (failure != nullptr)
-			DropKept();
-		kept_used_at = now;
-
-		bool		freed_any = false;
-		bool		multi_round = false;
-
-		for (int i = 0; i < n; i++)
-		{
-			FetchBuffer *b = claimed[i];
-
-			b->backend_type = static_cast<int32>(MyBackendType);
-			b->started_at = MyStartTimestamp;
-			b->taken_at = now;
-			b->failed = false;
-			b->retry = false;
-			if (failure != nullptr)
-			{
-				b->failed = true;
-				strlcpy(b->error, failure, sizeof(b->error));
-				b->rows = 0;
-				b->used = 0;
-			}
-			else if (kept == nullptr ||
-					 (b->start_row > 0 && b->want_sample != kept_no))
-			{
-				b->retry = true;
-				b->rows = 0;
-				b->used = 0;
-			}
-			else
-			{
-				AnswerFrom(b, *kept, kept_no, b->start_row);
-				if (b->start_row > 0 || b->start_row + b->rows < b->total_rows)
-					multi_round = true;
-			}
-			SpinLockAcquire(&b->mutex);
-			if (b->state == BufferState::Abandoned)
-			{
-				b->state = BufferState::Free;
-				b->requester_pid = 0;
-				freed_any = true;
-			}
-			else
-			{
-				b->answer_id = b->request_id;
-				b->state = BufferState::Done;
-			}
-			SpinLockRelease(&b->mutex);
-			ConditionVariableBroadcast(&b->cv);
-		}
-		if (freed_any)
-			ConditionVariableBroadcast(&shared->pool_cv);
-		/*
-		 * A sample sent in several rounds is kept for the next rounds (of
-		 * this or another requester) until replaced or unused for a while;
-		 * one sent whole is kept only if small, as a reusable buffer.
-		 */
-		if (!multi_round && kept != nullptr && kept->rows.capacity() > 20000)
-			DropKept();
-	}
+	ServeRequests(now);
 
 	/* core's walk that follows sees TopMemoryContext alone */
 	ParkTopChildren();

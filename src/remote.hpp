@@ -40,7 +40,7 @@
  *
  * The requester claims a free buffer (waiting on the pool's condition
  * variable if all are busy), signals the target, and sleeps on the buffer's
- * condition variable in 10 ms steps: it re-signals every 200 ms while the
+ * condition variable in 10 ms steps: it re-signals every 20 ms while the
  * request is unclaimed, checks that the target is still alive, and gives up
  * at the timeout.  On any error, cancel included, it releases the buffer
  * (or marks it abandoned if the target is writing it), and a process that
