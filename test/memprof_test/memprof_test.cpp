@@ -17,14 +17,40 @@ extern "C" {
 PG_MODULE_MAGIC;
 
 /*
- * Our own (empty) _PG_init: without it, PostgreSQL's dlsym(handle,
- * "_PG_init") on this library would find memprof.so's (a dependency of
- * this one) and run it a second time.
+ * Report lines of PostgreSQL's memory-context report this process's
+ * emit_log_hook saw (only when preloaded, before memprof).
+ */
+static int64 report_lines_seen = 0;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static void
+CountReportLines(ErrorData *edata)
+{
+	const char *id = edata->message_id;
+
+	if (id != NULL &&
+		(strcmp(id, "logging memory contexts of PID %d") == 0 ||
+		 strncmp(id, "level: %d; ", 11) == 0 || strncmp(id, "Grand total: ", 13) == 0))
+		report_lines_seen++;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * Our own _PG_init: without it, PostgreSQL's dlsym(handle, "_PG_init") on
+ * this library would find memprof.so's (a dependency of this one) and run
+ * it a second time.  Preloaded (listed before memprof), it installs a log
+ * hook ahead of memprof's, to show which report lines such a hook sees.
  */
 void		_PG_init(void);
 void
 _PG_init(void)
 {
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_emit_log_hook = emit_log_hook;
+		emit_log_hook = CountReportLines;
+	}
 }
 }
 
@@ -360,4 +386,10 @@ MEMPROF_FUNCTION(memprof_test_busy)
 		pg_usleep(1000);
 	RESUME_INTERRUPTS();
 	PG_RETURN_INT32(ms);
+}
+
+/* memprof_test_report_lines_seen(): see CountReportLines. */
+MEMPROF_FUNCTION(memprof_test_report_lines_seen)
+{
+	PG_RETURN_INT64(report_lines_seen);
 }
