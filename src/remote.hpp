@@ -38,6 +38,13 @@
  * rest is summed into one row.  Each round has its own request id; the
  * target writes the id it answered and the requester decodes only its own.
  *
+ * PostgreSQL drops a log-memory-contexts signal that arrives while the
+ * target is inside a report (15.20 and 18 guard the report against
+ * recursion: the pending flag is cleared and nothing is logged).  So the
+ * target also answers, at its report's "Grand total" line, every request
+ * that came in during the report, and the requester re-signals while its
+ * request is unclaimed.
+ *
  * The requester claims a free buffer (waiting on the pool's condition
  * variable if all are busy), signals the target, and sleeps on the buffer's
  * condition variable in 10 ms steps: it re-signals every 20 ms while the
