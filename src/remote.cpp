@@ -29,6 +29,13 @@ constexpr int32 kMaxRemoteContexts = 1000000;
 constexpr int kMaxRestarts = 5;
 /* a kept sample nobody asked for in this long is dropped */
 constexpr long kKeepSampleMs = 10000;
+/*
+ * A first round that comes while another fetch of a sample of several
+ * rounds is unfinished (and used this recently) gets that sample too, so
+ * that concurrent fetches of a large tree do not replace each other's
+ * sample.
+ */
+constexpr long kShareSampleMs = 1000;
 
 /* One context in a fetch buffer; name and ident follow, then padding. */
 struct WireRow
@@ -65,7 +72,10 @@ int			echoes_left = 0;
 Sample	   *kept = nullptr;
 uint64		kept_no = 0;
 uint64		next_sample_no = 1;
+TimestampTz kept_taken_at = 0;
 TimestampTz kept_used_at = 0;
+bool		kept_multi = false;	/* it takes more than one round */
+int			kept_readers = 0;	/* fetches of it not finished yet */
 
 /*
  * Keeping core's report walk shallow.  PostgreSQL 15's report walk
@@ -428,6 +438,8 @@ DropKept()
 	delete kept;
 	kept = nullptr;
 	kept_no = 0;
+	kept_multi = false;
+	kept_readers = 0;
 }
 
 /*
@@ -508,6 +520,9 @@ ServeRequests(TimestampTz now)
 	for (int i = 0; i < n; i++)
 		if (claimed[i]->start_row == 0)
 			need_fresh = true;
+	if (need_fresh && kept != nullptr && kept_multi && kept_readers > 0 &&
+		now - kept_used_at < kShareSampleMs * 1000)
+		need_fresh = false;
 	if (need_fresh)
 	{
 		/* the whole tree, put back for the walk if a report parked it */
@@ -520,6 +535,9 @@ ServeRequests(TimestampTz now)
 				kept = new Sample();
 			TakeSample(TopMemoryContext, *kept);
 			kept_no = next_sample_no++;
+			kept_taken_at = now;
+			kept_multi = false;
+			kept_readers = 0;
 			PublishSample(*kept);
 		}
 		catch (const std::bad_alloc &)
@@ -546,7 +564,7 @@ ServeRequests(TimestampTz now)
 
 		b->backend_type = static_cast<int32>(MyBackendType);
 		b->started_at = MyStartTimestamp;
-		b->taken_at = now;
+		b->taken_at = kept_taken_at;
 		b->failed = false;
 		b->retry = false;
 		if (failure != nullptr)
@@ -566,7 +584,13 @@ ServeRequests(TimestampTz now)
 		{
 			AnswerFrom(b, *kept, kept_no, b->start_row);
 			if (b->start_row > 0 || b->start_row + b->rows < b->total_rows)
-				multi_round = true;
+			{
+				multi_round = kept_multi = true;
+				if (b->start_row == 0)
+					kept_readers++;
+				else if (b->start_row + b->rows >= b->total_rows)
+					kept_readers--;
+			}
 		}
 		SpinLockAcquire(&b->mutex);
 		if (b->state == BufferState::Abandoned)

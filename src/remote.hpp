@@ -34,7 +34,12 @@
  * (memprof.fetch_buffer_size); the rest follow in further rounds of the same
  * buffer, each a fresh request (and signal) for the rows from a given
  * position of the same sample, which the target keeps between rounds.  A
- * tree that fits in one buffer takes one round.  Past 1,000,000 contexts the
+ * tree that fits in one buffer takes one round.  A first round that arrives
+ * while another fetch of such a sample is unfinished (and used within the
+ * last second) is given the same sample, so concurrent fetches of a large
+ * tree share one sample instead of replacing each other's; a fetch that
+ * starts after the others have finished gets a fresh one.  Past 1,000,000
+ * contexts the
  * rest is summed into one row.  Each round has its own request id; the
  * target writes the id it answered and the requester decodes only its own.
  *

@@ -1,7 +1,7 @@
 -- pgTAP: the remote fetch's limits: large and deep trees, reports nobody
 -- waits for any more.  Targets are dblink sessions (separate backends).
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 CREATE EXTENSION IF NOT EXISTS dblink;
 
 CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
@@ -43,6 +43,15 @@ SELECT ok((SELECT bool_and(b.parent_id IS NULL OR EXISTS (SELECT 1 FROM big p WH
              FROM big b),
           'every row has its parent: the rounds join up');
 DROP TABLE big;
+-- three requesters of that tree at once share the target's sample
+SELECT dblink_connect('r1', pg_temp.connstr()), dblink_connect('r2', pg_temp.connstr()),
+       dblink_connect('r3', pg_temp.connstr());
+SELECT dblink_send_query(r, format('SELECT count(*) FROM memprof_backend_contexts(%s, 60000)', (SELECT t FROM pids)))
+  FROM unnest(ARRAY['r1', 'r2', 'r3']) r;
+SELECT is((SELECT count(*) FROM unnest(ARRAY['r1', 'r2', 'r3']) r,
+                  LATERAL dblink_get_result(r, false) AS x(n bigint) WHERE n > 100000),
+          3::bigint, 'three concurrent fetches of 100,000 contexts each get the whole tree');
+SELECT dblink_disconnect(r) FROM unnest(ARRAY['r1', 'r2', 'r3']) r;
 
 -- ---- 300,000 deep: the target survives a fetch ----
 SELECT n FROM dblink('t', $$SELECT memprof_test_tree(300000, 'deep')$$) AS t(n int);
