@@ -21,6 +21,23 @@ CREATE FUNCTION pg_temp.logged_reports(pid int) RETURNS bigint LANGUAGE sql AS $
         pg_read_file(current_setting('data_directory') || '/../server.log'),
         'logging memory contexts of PID ' || pid || '\M', 'g')
 $$;
+-- waits until the target runs memprof_test_busy (then a little more, for it
+-- to hold off interrupts)
+CREATE FUNCTION pg_temp.wait_busy(pid int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..3000 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        PERFORM 1 FROM pg_stat_activity
+          WHERE pg_stat_activity.pid = wait_busy.pid AND state = 'active'
+            AND query LIKE 'SELECT memprof_test_busy%';
+        IF FOUND THEN
+            PERFORM pg_sleep(0.05);
+            RETURN;
+        END IF;
+        PERFORM pg_sleep(0.01);
+    END LOOP;
+    RAISE EXCEPTION 'process % never got busy', pid;
+END $$;
 SELECT dblink_connect('t', pg_temp.connstr());
 SELECT dblink_exec('t', 'CREATE EXTENSION IF NOT EXISTS memprof_test');
 CREATE TEMP TABLE pids AS
@@ -67,10 +84,15 @@ SELECT is(pg_postmaster_start_time(), (SELECT postmaster_start FROM pids),
           'the server did not restart');
 SELECT n FROM dblink('t', 'SELECT memprof_test_tree_drop()::int') AS t(n int);
 SELECT memprof_snapshot_drop((SELECT id FROM deep));
+-- storing that snapshot wrote much WAL and may have started a spread
+-- checkpoint, during whose write phase the checkpointer does not answer
+-- fetches (PostgreSQL does not handle the request there): finish it now
+CHECKPOINT;
 
 -- ---- requests nobody waits for any more stay out of the server log ----
 -- the target holds off interrupts for 1.5 s; the requester gives up first
 SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
+SELECT pg_temp.wait_busy((SELECT t FROM pids));
 SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 200)', (SELECT t FROM pids))),
           '55P03', 'a requester that times out gets 55P03');
 SELECT n FROM dblink_get_result('t') AS t(n int);
@@ -80,6 +102,7 @@ SELECT pg_sleep(0.3);
 SELECT is(pg_temp.logged_reports((SELECT t FROM pids)), 0::bigint,
           'the target answered the abandoned request without writing its tree to the log');
 SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
+SELECT pg_temp.wait_busy((SELECT t FROM pids));
 SET LOCAL statement_timeout = '200ms';
 SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 10000)', (SELECT t FROM pids))),
           '57014', 'a requester cancelled while waiting gets 57014');
