@@ -263,7 +263,7 @@ WarnIfTruncated(const memprof::RemoteInfo &info)
 						info.pid, info.omitted),
 				 errdetail("They are summed into one row named \"memprof: %d contexts omitted\".",
 						   info.omitted),
-				 errhint("Raise memprof.fetch_buffer_size (needs a restart).")));
+				 errhint("memprof fetches at most 1000000 contexts of one process.")));
 	});
 }
 
@@ -534,15 +534,21 @@ namespace {
 
 emit_log_hook_type prev_emit_log_hook = nullptr;
 
+/*
+ * memprof looks first: a report line it keeps out of the log is not shown
+ * to the hooks installed before it either (they see only what the server
+ * log gets).  Hooks installed after memprof decide themselves whether they
+ * call it first.
+ */
 void
 MemprofEmitLogHook(ErrorData *edata)
 {
 	/* a guard's refusal reads as the guard's error to every later hook */
 	memprof::RewriteGuardErrorForLog(edata);
-	if (prev_emit_log_hook)
-		prev_emit_log_hook(edata);
 	/* errors here would recurse into the log: swallowed (elevel 0) */
 	memprof::InvokeHook(0, [edata]() { memprof::OnEmitLog(edata); });
+	if (prev_emit_log_hook && edata->output_to_server)
+		prev_emit_log_hook(edata);
 }
 
 void
@@ -554,6 +560,8 @@ MemprofXactCallback(XactEvent event, void *arg)
 		return;
 	if (!memprof::ProcessInitDone())
 		memprof::InvokeHook(WARNING, []() { memprof::EnsureProcessInit(); });
+	/* a context report cut short by an error may have left them parked */
+	memprof::RestoreContextTree();
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		memprof::StatementAbort(false);
 
@@ -562,6 +570,7 @@ MemprofXactCallback(XactEvent event, void *arg)
 
 	if (memprof::PublishDue(now))
 		memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
+	memprof::ForgetKeptSample(now);
 }
 
 void
@@ -643,7 +652,7 @@ _PG_init(void)
 								NULL, &memprof::fetch_buffers, 4, 1, 64,
 								PGC_POSTMASTER, 0, NULL, NULL, NULL);
 		DefineCustomIntVariable("memprof.fetch_buffer_size",
-								"Size of each fetch buffer; a larger tree is cut and summarised.",
+								"Size of each fetch buffer; a larger tree is sent in several rounds.",
 								NULL, &memprof::fetch_buffer_kb, 1024, 64, 1024 * 1024,
 								PGC_POSTMASTER, GUC_UNIT_KB, NULL, NULL, NULL);
 		DefineCustomIntVariable("memprof.history_size",

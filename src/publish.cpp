@@ -74,6 +74,7 @@ OnExit(int code, Datum arg)
 	(void) code;
 	(void) arg;
 	InvokeHook(WARNING, []() {
+		RestoreContextTree();
 		if (own_slot == nullptr)
 			return;
 		AbandonOwnRequests();

@@ -84,7 +84,10 @@ ShmemStartup()
 		ConditionVariableInit(&shared->pool_cv);
 		pg_atomic_init_u64(&shared->next_request_id, 1);
 		for (uint32 i = 0; i < shared->nslots; i++)
+		{
 			pg_atomic_init_u32(&SlotAt(i)->changecount, 0);
+			SpinLockInit(&SlotAt(i)->signal_mutex);
+		}
 		for (uint32 i = 0; i < shared->nbuffers; i++)
 		{
 			FetchBuffer *b = BufferAt(i);

@@ -3,13 +3,14 @@
  * (shmem_request_hook, PostgreSQL 15) and never grown.
  *
  *   slots[]    one per PGPROC (backends, auxiliary processes, prepared
- *              transactions), indexed by pgprocno; a process writes only
+ *              transactions), indexed by PGPROC number; a process writes only
  *              its own slot, under a change counter (seqlock) so readers copy
  *              a consistent summary without a lock.
  *   history[]  ring of recently exited processes; under the memprof LWLock.
  *   buffers[]  request/response buffers for remote fetches; each has a
  *              spinlock for its state and a condition variable its requester
- *              sleeps on.
+ *              sleeps on.  A tree larger than one buffer is sent in several
+ *              rounds of the same buffer (see remote.hpp).
  *
  * Locking rules: a slot is written by its owner only; readers retry while
  * the change counter is odd or changed.  The history ring is written in
@@ -17,7 +18,15 @@
  * its spinlock: FREE -> REQUESTED (requester) -> WRITING (target) -> DONE
  * (target) -> FREE (requester); a requester that gives up moves REQUESTED
  * or DONE to FREE itself and WRITING to ABANDONED, which the target turns
- * into FREE when it finishes.
+ * into FREE when it finishes.  Every round of a request gets a fresh
+ * request_id; the target copies the id it answered into answer_id, and the
+ * requester decodes only a buffer whose answer_id is its own round's id.
+ *
+ * A slot also counts the fetch signals memprof sent to its process
+ * (signal_pid, signals_sent/posted, under signal_mutex): a report the
+ * process starts while it has uncounted memprof signals is memprof's, even
+ * when the request behind it was abandoned, and never goes to the server
+ * log.
  */
 #pragma once
 
@@ -58,6 +67,12 @@ struct ProcSlot
 {
 	pg_atomic_uint32 changecount;
 	ProcSummary s;
+	/* fetch signals sent to this slot's process (requesters write) */
+	slock_t		signal_mutex;
+	int32		signal_pid;		/* process the counts are for */
+	uint64		signals_sent;	/* counted before each signal is sent */
+	uint64		signals_posted;	/* counted once it has been sent */
+	TimestampTz last_posted_at;
 	/*
 	 * The owner's allocator figures, stored by its malloc/free wrappers at
 	 * every block (plain 64-bit stores, outside the seqlock): valid while
@@ -87,16 +102,23 @@ struct FetchBuffer
 	BufferState state;
 	int32		target_pid;
 	int32		requester_pid;
-	uint64		request_id;
+	uint64		request_id;		/* this round's id, fresh every round */
+	uint64		answer_id;		/* id of the round the data answers */
 	ConditionVariable cv;		/* the requester sleeps here */
+	/* set by the requester for each round */
+	int32		start_row;		/* first row wanted (0: a fresh sample) */
+	uint64		want_sample;	/* sample number of the earlier rounds */
 	/* written by the target */
 	bool		failed;
+	bool		retry;			/* that sample is gone: start again */
 	char		error[128];
 	int32		backend_type;
 	TimestampTz started_at;
 	TimestampTz taken_at;
-	int32		rows;			/* rows written */
-	int32		omitted;		/* contexts that did not fit */
+	uint64		sample_no;		/* the target's number for this sample */
+	int32		total_rows;		/* rows in the whole sample */
+	int32		rows;			/* rows in this round, from start_row */
+	int32		omitted;		/* contexts past the fetch limit */
 	int64		omitted_total, omitted_free, omitted_nblocks, omitted_chunks;
 	Size		used;			/* bytes of data used */
 	/* data[buffer_size] follows, MAXALIGNed */

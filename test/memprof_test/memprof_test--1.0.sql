@@ -23,3 +23,7 @@ CREATE FUNCTION memprof_test_tree(n integer, shape text) RETURNS integer
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION memprof_test_tree_drop() RETURNS boolean
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_busy(ms integer) RETURNS integer
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_report_lines_seen() RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;

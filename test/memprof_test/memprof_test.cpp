@@ -17,14 +17,40 @@ extern "C" {
 PG_MODULE_MAGIC;
 
 /*
- * Our own (empty) _PG_init: without it, PostgreSQL's dlsym(handle,
- * "_PG_init") on this library would find memprof.so's (a dependency of
- * this one) and run it a second time.
+ * Report lines of PostgreSQL's memory-context report this process's
+ * emit_log_hook saw (only when preloaded, before memprof).
+ */
+static int64 report_lines_seen = 0;
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static void
+CountReportLines(ErrorData *edata)
+{
+	const char *id = edata->message_id;
+
+	if (id != NULL &&
+		(strcmp(id, "logging memory contexts of PID %d") == 0 ||
+		 strncmp(id, "level: %d; ", 11) == 0 || strncmp(id, "Grand total: ", 13) == 0))
+		report_lines_seen++;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+/*
+ * Our own _PG_init: without it, PostgreSQL's dlsym(handle, "_PG_init") on
+ * this library would find memprof.so's (a dependency of this one) and run
+ * it a second time.  Preloaded (listed before memprof), it installs a log
+ * hook ahead of memprof's, to show which report lines such a hook sees.
  */
 void		_PG_init(void);
 void
 _PG_init(void)
 {
+	if (process_shared_preload_libraries_in_progress)
+	{
+		prev_emit_log_hook = emit_log_hook;
+		emit_log_hook = CountReportLines;
+	}
 }
 }
 
@@ -346,6 +372,30 @@ MEMPROF_FUNCTION(memprof_test_child_burst)
 }
 
 /*
+ * Deletes root and everything under it leaves first, so that a chain of any
+ * depth is freed without recursion (PostgreSQL 15's MemoryContextDelete
+ * recurses once per level).
+ */
+static void
+DeleteTree(MemoryContext root)
+{
+	MemoryContext c = root;
+
+	for (;;)
+	{
+		while (c->firstchild != nullptr)
+			c = c->firstchild;
+		if (c == root)
+			break;
+		MemoryContext parent = c->parent;
+
+		MemoryContextDelete(c);
+		c = parent;
+	}
+	MemoryContextDelete(root);
+}
+
+/*
  * memprof_test_tree(n, shape): n contexts under "memprof_test tree",
  * either a chain n deep ('deep') or n siblings ('wide').
  */
@@ -363,7 +413,7 @@ MEMPROF_FUNCTION(memprof_test_tree)
 		MemoryContext parent;
 
 		if (tree_cxt != nullptr)
-			MemoryContextDelete(tree_cxt);
+			DeleteTree(tree_cxt);
 		tree_cxt = AllocSetContextCreate(TopMemoryContext, "memprof_test tree",
 										 ALLOCSET_SMALL_SIZES);
 		parent = tree_cxt;
@@ -383,7 +433,33 @@ MEMPROF_FUNCTION(memprof_test_tree_drop)
 	bool		had = (tree_cxt != nullptr);
 
 	if (tree_cxt != nullptr)
-		MemoryContextDelete(tree_cxt);
+		memprof::PgCall([]() { DeleteTree(tree_cxt); });
 	tree_cxt = nullptr;
 	PG_RETURN_BOOL(had);
+}
+
+/*
+ * memprof_test_busy(ms): runs for ms milliseconds without processing any
+ * interrupt (held off), like a backend deep in code with no interrupt
+ * check; signals that arrive meanwhile are handled when it returns.
+ */
+MEMPROF_FUNCTION(memprof_test_busy)
+{
+	int32		ms = PG_GETARG_INT32(0);
+
+	if (ms < 0 || ms > 600000)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "ms must be between 0 and 600000");
+	TimestampTz until = GetCurrentTimestamp() + static_cast<TimestampTz>(ms) * 1000;
+
+	HOLD_INTERRUPTS();
+	while (GetCurrentTimestamp() < until)
+		pg_usleep(1000);
+	RESUME_INTERRUPTS();
+	PG_RETURN_INT32(ms);
+}
+
+/* memprof_test_report_lines_seen(): see CountReportLines. */
+MEMPROF_FUNCTION(memprof_test_report_lines_seen)
+{
+	PG_RETURN_INT64(report_lines_seen);
 }
