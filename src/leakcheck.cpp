@@ -166,10 +166,18 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 {
 	Sample		sample;
 	IterationInfo info{0, warmup, warmup + iterations};
+	int			guc_level = 0;
 
+	/*
+	 * A GUC nest level around the whole run: whatever the statement sets
+	 * (SET, SET LOCAL, set_config) is undone when the check ends, as if it
+	 * had never run; on error the transaction or subtransaction abort
+	 * undoes it.
+	 */
 	PgCall([&]() {
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "memprof: SPI_connect failed");
+		guc_level = NewGUCNestLevel();
 	});
 	for (int32 i = 1; i <= warmup + iterations; i++)
 	{
@@ -202,7 +210,10 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 			fit.Add(sample);
 		}
 	}
-	PgCall([]() { SPI_finish(); });
+	PgCall([&]() {
+		AtEOXact_GUC(false, guc_level);
+		SPI_finish();
+	});
 }
 
 }								/* namespace memprof */
