@@ -160,7 +160,7 @@ SAMPLE_SQL="SELECT 'S', :iter, round((extract(epoch FROM clock_timestamp()) - :t
   FROM (SELECT count(*) AS n, sum(total_bytes) AS total, sum(used_bytes) AS used FROM memprof_contexts) c,
        (SELECT substring(s FROM 'RssAnon:\\s+(\\d+)') AS rss_anon, substring(s FROM 'VmRSS:\\s+(\\d+)') AS vmrss
           FROM pg_read_file('/proc/self/status') s) p;"
-CTX_SQL="SELECT array_to_string(path, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;"
+CTX_SQL="SELECT array_to_string(path_names, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;"
 
 ctx_dump() { # FILE
 	cat <<EOF

@@ -45,7 +45,7 @@ CREATE TEMP TABLE seen AS
            sum(total_bytes) FILTER (WHERE name LIKE 'TupleSort%') AS sort_bytes
       FROM memprof_backend_contexts((SELECT p FROM dblink('watch',
               'SELECT pid FROM pg_stat_activity WHERE query LIKE ''SELECT count(*), pg_sleep(2.5)%''') AS t(p int)))
-     WHERE 'ExecutorState' = ANY (path);
+     WHERE 'ExecutorState' = ANY (path_names);
 SELECT ok((SELECT count(*) = 1 FROM dblink_get_result('s') AS t(n bigint, z text)), 'sort statement finished');
 SELECT count(*) FROM dblink_get_result('s') AS t(n bigint, z text);  -- end of results
 SELECT cmp_ok((SELECT executor_bytes FROM seen), '>', 20000000::numeric,
@@ -62,7 +62,7 @@ SELECT dblink_exec('s', $$CREATE FUNCTION pg_temp.nested() RETURNS int LANGUAGE 
     'BEGIN PERFORM memprof_test_burst(30000000); RETURN 1; END'$$);
 SELECT * FROM dblink('s', 'SELECT pg_temp.nested()') AS t(n int);
 SELECT cmp_ok((pg_temp.entry('SELECT pg_temp.nested()')).max_peak_bytes, '>=', 30000000::bigint,
-              'a function''s inner statement counts in the top-level peak');
+              'a function''s inner statement counts in the top-depth peak');
 SELECT is((SELECT count(*) FROM memprof_statements WHERE query LIKE '%memprof_test_burst(30000000)%'
             AND query NOT LIKE '%nested%'), 0::bigint, 'the inner statement has no entry of its own');
 
