@@ -35,7 +35,9 @@ session's contexts before and after the measured window (memprof_snapshot
 and memprof_diff when they exist, memprof_contexts otherwise) and names the
 contexts that grew.  Draws soak.png with gnuplot.
 
-Verdict (exit 1 = leaking, 0 = stable, 2 = could not run): the first
+Verdict (exit 1 = leaking, 0 = stable, 2 = could not run or could not judge
+anything: a run too short for its --interval says "verdict: not judged"):
+the first
 --warmup percent of the run is left out; over the rest, a least-squares line
 is fitted
   - per process, RssAnon (KiB) against time: leaking when the slope exceeds
