@@ -437,6 +437,9 @@ GRANT SELECT ON memprof_snapshots, memprof_leaks TO pg_read_all_stats;
 
 /*---- every process (needs shared_preload_libraries) ----*/
 
+/*==== memprof_backends: its row function and the view, kept together here
+ * (columns are added to both at once; the update from 1.0 leaves them as
+ * they are) ====*/
 CREATE FUNCTION memprof_backend_summaries(
     OUT pid integer, OUT contexts bigint, OUT total_bytes bigint, OUT used_bytes bigint,
     OUT top_memory_bytes bigint, OUT cache_bytes bigint, OUT message_bytes bigint,
@@ -468,6 +471,7 @@ CREATE VIEW memprof_backends AS
       LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = s.pid;
 COMMENT ON VIEW memprof_backends IS
 'one row per live PostgreSQL process: published context totals and breakdown, peak, RSS/PSS/private memory';
+/*==== end of memprof_backends ====*/
 
 CREATE FUNCTION memprof_backend_contexts(
     pid integer, timeout_ms integer DEFAULT 5000,
@@ -522,6 +526,9 @@ GRANT SELECT ON memprof_backends, memprof_backend_history TO pg_read_all_stats;
 
 /*---- per-statement memory (needs shared_preload_libraries) ----*/
 
+/*==== memprof_statements: its row function and the view, kept together here
+ * (columns are added to both at once; the update from 1.0 leaves them as
+ * they are) ====*/
 CREATE FUNCTION memprof_statements_rows(
     OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT query text, OUT calls bigint,
     OUT total_peak_bytes bigint, OUT mean_peak_bytes float8, OUT max_peak_bytes bigint,
@@ -546,6 +553,7 @@ CREATE VIEW memprof_statements AS
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;
 COMMENT ON VIEW memprof_statements IS
 'memory of top-level statements by query id: calls, peak (total, mean, max, min) and most held at the end';
+/*==== end of memprof_statements ====*/
 
 CREATE FUNCTION memprof_statements_reset() RETURNS bigint
 AS 'MODULE_PATHNAME', 'memprof_statements_reset_fn'
