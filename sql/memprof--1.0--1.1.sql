@@ -30,6 +30,10 @@ DROP PROCEDURE memprof_leak_check_xact(text, integer, integer, text);
 /*---- the tables: renamed columns keep their data ----*/
 ALTER TABLE memprof_snapshot_header RENAME COLUMN nblocks TO total_nblocks;
 ALTER TABLE memprof_snapshot_header ADD COLUMN taken_by regrole, ADD COLUMN run_id bigint;
+-- the snapshots taken under 1.0 keep taken_by NULL; new rows default to
+-- the current role (memprof's functions set it to the calling role)
+ALTER TABLE memprof_snapshot_header
+    ALTER COLUMN taken_by SET DEFAULT CAST(CAST(CURRENT_USER AS text) AS regrole);
 CREATE INDEX memprof_snapshot_header_run_id_idx ON memprof_snapshot_header (run_id)
     WHERE run_id IS NOT NULL;
 ALTER TABLE memprof_snapshot_context RENAME COLUMN level TO depth;

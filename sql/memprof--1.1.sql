@@ -101,7 +101,7 @@ CREATE TABLE memprof_snapshot_header (
     truncated boolean NOT NULL DEFAULT false,
     omitted_contexts integer NOT NULL DEFAULT 0,
     is_baseline boolean NOT NULL DEFAULT false,
-    taken_by regrole,
+    taken_by regrole DEFAULT CAST(CAST(CURRENT_USER AS text) AS regrole),
     run_id bigint
 );
 CREATE INDEX ON memprof_snapshot_header (pid, backend_start, id);
