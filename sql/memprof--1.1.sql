@@ -637,7 +637,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION memprof_folded_diff(bigint, bigint, text) IS 'growth between two snapshots as flame-graph lines';
 
-/* any process's live tree, folded (needs preloading unless pid is our own) */
+/* any process's live tree, folded (needs preloading unless pid is the caller's own) */
 CREATE FUNCTION memprof_folded_pid(pid integer, what text DEFAULT 'total_bytes') RETURNS SETOF text
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
