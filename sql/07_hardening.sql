@@ -44,6 +44,8 @@ CALL memprof_leak_check_xact('INSERT INTO hd_seen VALUES (1); SELECT 1 / (3 - co
 SELECT count(*) AS labelled_after_failure FROM memprof_snapshots WHERE label = 'same label';
 -- a run id that is not the caller's own run in this backend is refused
 SELECT memprof_leak_xact_snapshot('x', 123456789);
+SELECT memprof_leak_xact_snapshot('x', -1);
+SELECT memprof_leak_xact_snapshot('x', 0);
 SELECT memprof_leak_test_free FROM (SELECT memprof_test_leak_free() AS memprof_leak_test_free) x;
 
 -- A DO block that opens a cursor and leaves it open: the portal (and the

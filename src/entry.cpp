@@ -188,10 +188,15 @@ MEMPROF_FUNCTION(memprof_leak_xact_snapshot_fn)
 	memprof::TakeSample(TopMemoryContext, scratch.get());
 	memprof::SnapshotMeta m = OwnMeta(ArgCString(fcinfo, 0));
 
-	m.run_id = PG_ARGISNULL(1) ? memprof::kNewRun : PG_GETARG_INT64(1);
-	if (m.run_id <= 0 && m.run_id != memprof::kNewRun)
-		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "run_id must be positive, not %lld",
-							 static_cast<long long>(m.run_id));
+	if (PG_ARGISNULL(1))
+		m.run_id = memprof::kNewRun;
+	else
+	{
+		m.run_id = PG_GETARG_INT64(1);
+		if (m.run_id <= 0)
+			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "run_id must be positive, not %lld",
+								 static_cast<long long>(m.run_id));
+	}
 	PG_RETURN_INT64(memprof::StoreSnapshot(scratch.get(), m));
 }
 
