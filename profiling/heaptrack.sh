@@ -110,7 +110,7 @@ wait_for() {
 }
 ctx_dump() { # FILE
 	send "\\pset format csv" "\\o '$1'" \
-		"SELECT array_to_string(path, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;" \
+		"SELECT array_to_string(path_names, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;" \
 		"\\o" "\\pset format aligned"
 }
 mem_dump() { # FILE: the session's own figures, in the session

@@ -241,6 +241,10 @@ if [ -z "$SNAPSHOT" ] && [ "$PID_ARG" = auto ]; then
 	elif [ -z "$largest" ]; then
 		notes+=("no other process has published context figures yet; drawing the report's own backend")
 		PID_ARG=self
+	elif [ "$(q "SELECT has_function_privilege('memprof_folded_pid(integer, text)', 'EXECUTE')
+	               AND has_function_privilege('memprof_backend_contexts(integer, integer)', 'EXECUTE')")" != t ]; then
+		notes+=("fetching another process's tree signals it and needs superuser or EXECUTE on memprof_folded_pid and memprof_backend_contexts; drawing the report's own backend")
+		PID_ARG=self
 	else
 		PID_ARG=$largest
 	fi

@@ -35,7 +35,9 @@ session's contexts before and after the measured window (memprof_snapshot
 and memprof_diff when they exist, memprof_contexts otherwise) and names the
 contexts that grew.  Draws soak.png with gnuplot.
 
-Verdict (exit 1 = leaking, 0 = stable, 2 = could not run): the first
+Verdict (exit 1 = leaking, 0 = stable, 2 = could not run or could not judge
+anything: a run too short for its --interval says "verdict: not judged"):
+the first
 --warmup percent of the run is left out; over the rest, a least-squares line
 is fitted
   - per process, RssAnon (KiB) against time: leaking when the slope exceeds
@@ -160,7 +162,7 @@ SAMPLE_SQL="SELECT 'S', :iter, round((extract(epoch FROM clock_timestamp()) - :t
   FROM (SELECT count(*) AS n, sum(total_bytes) AS total, sum(used_bytes) AS used FROM memprof_contexts) c,
        (SELECT substring(s FROM 'RssAnon:\\s+(\\d+)') AS rss_anon, substring(s FROM 'VmRSS:\\s+(\\d+)') AS vmrss
           FROM pg_read_file('/proc/self/status') s) p;"
-CTX_SQL="SELECT array_to_string(path, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;"
+CTX_SQL="SELECT array_to_string(path_names, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;"
 
 ctx_dump() { # FILE
 	cat <<EOF

@@ -2,8 +2,8 @@
 -- (memprof and memprof_test are created by --load-extension)
 
 -- The root row: one TopMemoryContext at level 0 with no parent.
-SELECT id, parent_id, level, path, name, type
-  FROM memprof_contexts WHERE level = 0;
+SELECT id, parent_id, depth, path_names, name, type
+  FROM memprof_contexts WHERE depth = 0;
 
 -- Every non-root row points at an existing parent one level up, and the
 -- path is the parent's path plus the own name.
@@ -13,12 +13,12 @@ SELECT count(*) AS orphans
   FROM s c
   LEFT JOIN s p ON p.id = c.parent_id
  WHERE c.parent_id IS NOT NULL
-   AND (p.id IS NULL OR p.level <> c.level - 1 OR c.path <> p.path || c.name);
+   AND (p.id IS NULL OR p.depth <> c.depth - 1 OR c.path_names <> p.path_names || c.name);
 
 -- Byte columns are consistent: used = total - free, all non-negative,
 -- and every type is one core knows.
 SELECT count(*) FILTER (WHERE used_bytes <> total_bytes - free_bytes) AS bad_used,
-       count(*) FILTER (WHERE total_bytes < 0 OR free_bytes < 0 OR nblocks < 0 OR free_chunks < 0) AS negative,
+       count(*) FILTER (WHERE total_bytes < 0 OR free_bytes < 0 OR total_nblocks < 0 OR free_chunks < 0) AS negative,
        count(*) FILTER (WHERE type NOT IN ('AllocSet', 'Slab', 'Generation', 'Bump')) AS bad_type,
        count(DISTINCT id) = count(*) AS ids_unique
   FROM memprof_contexts;
@@ -45,13 +45,13 @@ SELECT count(*) AS dynahash_rows FROM memprof_contexts WHERE name = 'dynahash';
 -- Deep tree: a chain of 5,000 contexts is walked without recursion (the
 -- path column is inherently quadratic for a chain: 12.5M names here).
 SELECT memprof_test_tree(5000, 'deep');
-SELECT count(*) AS nodes, max(level) AS deepest,
-       max(cardinality(path)) AS longest_path
+SELECT count(*) AS nodes, max(depth) AS deepest,
+       max(cardinality(path_names)) AS longest_path
   FROM memprof_contexts WHERE name = 'memprof_test node';
 
 -- Wide tree: 30,000 siblings fold into one group row.
 SELECT memprof_test_tree(30000, 'wide');
-SELECT parent_path, name, contexts, total_bytes = contexts * min_total_bytes AS uniform
+SELECT parent_path_names, name, contexts, total_bytes = contexts * min_total_bytes AS uniform
   FROM memprof_context_groups WHERE name = 'memprof_test node';
 SELECT core_contexts = memprof_contexts AS same_count,
        core_total_bytes = memprof_total_bytes AS same_total,

@@ -16,11 +16,11 @@ SELECT abs(s.contexts - (SELECT count(*) FROM memprof_contexts)) <= 20 AS contex
   FROM memprof_snapshots s WHERE s.id = :first_id;
 
 -- Stored rows read back with the columns and paths of memprof_contexts.
-SELECT id, parent_id, level, path, name, type
+SELECT id, parent_id, depth, path_names, name, type
   FROM memprof_snapshot_contexts(:first_id) WHERE id = 1;
 SELECT count(*) AS bad_paths
   FROM memprof_snapshot_contexts(:first_id) c
- WHERE cardinality(c.path) <> c.level + 1 OR c.path[c.level + 1] <> c.name;
+ WHERE cardinality(c.path_names) <> c.depth + 1 OR c.path_names[c.depth + 1] <> c.name;
 
 -- Leak 100 x 1 kB in a long-lived context, snapshot again, diff.
 SELECT count(*) FROM (SELECT memprof_test_leak(1024) FROM generate_series(1, 100)) x;
@@ -28,7 +28,7 @@ SELECT memprof_snapshot('second') AS second_id \gset
 
 -- The leaking context is the largest growth, first row; 100 chunks of
 -- 1024 bytes plus AllocSet chunk headers: between 102,400 and 110,000.
-SELECT path, contexts_from, contexts_to,
+SELECT path_names, contexts_from, contexts_to,
        used_bytes_delta BETWEEN 102400 AND 110000 AS used_delta_ok
   FROM memprof_diff(:first_id, :second_id) LIMIT 1;
 -- The totals row (path NULL) sums every path.
@@ -36,7 +36,7 @@ SELECT d.contexts_from = s1.contexts AS from_count_ok,
        d.contexts_to = s2.contexts AS to_count_ok,
        d.total_bytes_to - d.total_bytes_from = s2.total_bytes - s1.total_bytes AS total_ok
   FROM memprof_diff(:first_id, :second_id) d, memprof_snapshots s1, memprof_snapshots s2
- WHERE d.path IS NULL AND s1.id = :first_id AND s2.id = :second_id;
+ WHERE d.path_names IS NULL AND s1.id = :first_id AND s2.id = :second_id;
 -- Diffing a snapshot against itself: no row moves.
 SELECT count(*) FILTER (WHERE used_bytes_delta <> 0 OR contexts_delta <> 0) AS moved
   FROM memprof_diff(:first_id, :first_id);
@@ -45,10 +45,10 @@ SELECT count(*) FILTER (WHERE used_bytes_delta <> 0 OR contexts_delta <> 0) AS m
 SELECT memprof_baseline('base') AS base_id \gset
 SELECT count(*) FROM (SELECT memprof_test_leak(4096) FROM generate_series(1, 50)) x;
 SELECT memprof_snapshot('after') AS after_id \gset
-SELECT baseline_label, latest_label, path,
+SELECT baseline_label, latest_label, path_names,
        used_bytes_delta BETWEEN 50 * 4096 AND 50 * 4200 AS grew_by_50x4k
   FROM memprof_leaks
- WHERE pid = pg_backend_pid() AND path IS NOT NULL
+ WHERE pid = pg_backend_pid() AND path_names IS NOT NULL
  ORDER BY used_bytes_delta DESC LIMIT 1;
 -- Only one baseline per backend: marking another one moves it.
 SELECT memprof_set_baseline(:first_id);
@@ -91,7 +91,7 @@ SELECT memprof_test_tree(20000, 'deep');
 SELECT memprof_snapshot('deep') AS deep_id \gset
 SELECT (SELECT contexts FROM memprof_snapshots WHERE id = :deep_id) -
        (SELECT contexts FROM memprof_snapshots WHERE id = :shallow_id) BETWEEN 20001 AND 20010 AS deep_stored;
-SELECT max(level) - min(level) = 20000 AS depth_stored
+SELECT max(depth) - min(depth) = 20000 AS depth_stored
   FROM memprof_snapshot_context WHERE snapshot_id = :deep_id AND name LIKE 'memprof_test %';
 SELECT memprof_test_tree(2000, 'deep');
 SELECT memprof_snapshot('deep 2000') AS deep2_id \gset

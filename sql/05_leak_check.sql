@@ -2,21 +2,21 @@
 
 -- 1 kB per call in a long-lived context: flagged, right path, slope within
 -- 5% of 1024 bytes per iteration (AllocSet adds a 16-byte chunk header).
-SELECT path, scope, verdict,
+SELECT path_names, scope, verdict,
        abs(slope_bytes_per_iteration - 1024) / 1024 < 0.05 AS slope_within_5pct,
        r_squared > 0.99 AS straight
   FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 100, 10)
  WHERE verdict = 'leak';
 
 -- 64 bytes per call: flagged within 200 iterations.
-SELECT path, verdict, slope_bytes_per_iteration BETWEEN 64 AND 96 AS slope_ok
+SELECT path_names, verdict, slope_bytes_per_iteration BETWEEN 64 AND 96 AS slope_ok
   FROM memprof_leak_check('SELECT memprof_test_leak(64)', 200, 10)
- WHERE path IS NOT NULL AND verdict = 'leak';
+ WHERE path_names IS NOT NULL AND verdict = 'leak';
 SELECT memprof_test_leak_free();
 
 -- A burst of 10 MB allocated and freed inside each call is not a leak.
 SELECT verdict FROM memprof_leak_check('SELECT memprof_test_burst(10000000)', 100, 10)
- WHERE path IS NULL;
+ WHERE path_names IS NULL;
 
 -- Ordinary workloads are not flagged: the overall verdict, and no path
 -- called a leak.
@@ -31,20 +31,20 @@ BEGIN
 END $$;
 
 SELECT 'sort' AS workload, verdict
-  FROM memprof_leak_check('SELECT v FROM lc_t ORDER BY v DESC LIMIT 5', 100, 10) WHERE path IS NULL
+  FROM memprof_leak_check('SELECT v FROM lc_t ORDER BY v DESC LIMIT 5', 100, 10) WHERE path_names IS NULL
 UNION ALL
 SELECT 'prepare/execute/deallocate', verdict
-  FROM memprof_leak_check('PREPARE lc_p(int) AS SELECT * FROM lc_t WHERE id = $1; EXECUTE lc_p(42); DEALLOCATE lc_p', 100, 10) WHERE path IS NULL
+  FROM memprof_leak_check('PREPARE lc_p(int) AS SELECT * FROM lc_t WHERE id = $1; EXECUTE lc_p(42); DEALLOCATE lc_p', 100, 10) WHERE path_names IS NULL
 UNION ALL
 SELECT 'plpgsql function', verdict
-  FROM memprof_leak_check('SELECT lc_f(50)', 100, 10) WHERE path IS NULL
+  FROM memprof_leak_check('SELECT lc_f(50)', 100, 10) WHERE path_names IS NULL
 UNION ALL
 SELECT 'join with group by', verdict
-  FROM memprof_leak_check('SELECT u.name, count(*), max(t.v) FROM lc_t t JOIN lc_u u USING (k) GROUP BY u.name', 100, 10) WHERE path IS NULL;
+  FROM memprof_leak_check('SELECT u.name, count(*), max(t.v) FROM lc_t t JOIN lc_u u USING (k) GROUP BY u.name', 100, 10) WHERE path_names IS NULL;
 
 -- Growth that the end of the transaction releases is "growing", not
 -- "leak": 1 kB per call kept in TopTransactionContext.
-SELECT path, scope, verdict
+SELECT path_names, scope, verdict
   FROM memprof_leak_check($$SELECT memprof_test_leak(1024, 'transaction')$$, 50, 5)
  WHERE verdict <> 'stable';
 
@@ -92,11 +92,17 @@ RESET ROLE;
 DROP ROLE lc_reader;
 
 -- Across transactions: the procedure commits between iterations.
-CALL memprof_leak_check_xact('SELECT memprof_test_leak(2048)', 20, 3, 'xact leak');
-SELECT path, verdict, abs(slope_bytes_per_iteration - 2048) / 2048 < 0.05 AS slope_within_5pct
+-- It returns the run's label and id (the id of the run's first snapshot).
+CALL memprof_leak_check_xact('SELECT memprof_test_leak(2048)', 20, 3, 'xact leak') \gset leak_
+SELECT :'leak_run_label' AS run_label,
+       (SELECT count(*) FROM memprof_snapshots WHERE run_id = :leak_run_id) AS run_snapshots;
+SELECT path_names, verdict, abs(slope_bytes_per_iteration - 2048) / 2048 < 0.05 AS slope_within_5pct
+  FROM memprof_leak_fit_run(:leak_run_id) WHERE verdict = 'leak';
+SELECT path_names, verdict, abs(slope_bytes_per_iteration - 2048) / 2048 < 0.05 AS slope_within_5pct
   FROM memprof_leak_fit_label('xact leak') WHERE verdict = 'leak';
-CALL memprof_leak_check_xact('SELECT count(*) FROM lc_t', 20, 3, 'xact clean');
-SELECT verdict FROM memprof_leak_fit_label('xact clean') WHERE path IS NULL;
+CALL memprof_leak_check_xact('SELECT count(*) FROM lc_t', 20, 3, 'xact clean') \gset clean_
+SELECT :clean_run_id > :leak_run_id AS new_run_id;
+SELECT verdict FROM memprof_leak_fit_label('xact clean') WHERE path_names IS NULL;
 SELECT label, count(*) FROM memprof_snapshots GROUP BY label ORDER BY label;
 -- an error: reported with the iteration, and the run's snapshots are gone
 TRUNCATE lc_seen;

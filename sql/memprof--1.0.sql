@@ -355,8 +355,7 @@ CREATE FUNCTION memprof_backend_summaries(
     OUT peak_total_bytes bigint, OUT peak_used_bytes bigint,
     OUT rss_bytes bigint, OUT anon_bytes bigint, OUT pss_bytes bigint,
     OUT private_bytes bigint, OUT unaccounted_bytes bigint,
-    OUT published_at timestamptz, OUT publications bigint, OUT published_rss_bytes bigint,
-    OUT allocated_bytes bigint, OUT peak_allocated_bytes bigint)
+    OUT published_at timestamptz, OUT publications bigint, OUT published_rss_bytes bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'memprof_backend_summaries_fn'
 LANGUAGE C STRICT VOLATILE;
@@ -370,7 +369,6 @@ LANGUAGE C STRICT VOLATILE;
 CREATE VIEW memprof_backends AS
     SELECT s.pid, a.backend_type, a.datname, a.usename, a.application_name,
            a.state, a.backend_start,
-           s.allocated_bytes, s.peak_allocated_bytes,
            s.contexts, s.total_bytes, s.used_bytes,
            s.top_memory_bytes, s.cache_bytes, s.message_bytes, s.portal_bytes,
            s.transaction_bytes, s.other_bytes,
@@ -436,55 +434,41 @@ GRANT SELECT ON memprof_backends, memprof_backend_history TO pg_read_all_stats;
 /*---- per-statement memory (needs shared_preload_libraries) ----*/
 
 CREATE FUNCTION memprof_statements_rows(
-    OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT fingerprint bigint,
-    OUT query text, OUT calls bigint,
+    OUT userid oid, OUT dbid oid, OUT queryid bigint, OUT query text, OUT calls bigint,
     OUT total_peak_bytes bigint, OUT mean_peak_bytes float8, OUT max_peak_bytes bigint,
-    OUT min_peak_bytes bigint, OUT max_held_bytes bigint,
-    OUT workers bigint, OUT max_worker_peak_bytes bigint)
+    OUT min_peak_bytes bigint, OUT max_held_bytes bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'memprof_statements_fn'
 LANGUAGE C STRICT VOLATILE;
 
 /*
- * One row per top-level statement (query id or text fingerprint, user,
- * database).  peak is the most allocator memory the statement took above its
- * lowest point, from reading its text to its end, in every memory context;
- * held is what it still held when it ended.  Rows carry the core query id
- * when one is computed (compute_query_id, pg_stat_statements) and join with
- * pg_stat_statements on (userid, dbid, queryid); otherwise queryid is NULL
- * and fingerprint identifies the statement by its text without constants.
- * Parallel workers are counted in workers and max_worker_peak_bytes, never
- * in calls.
+ * One row per (query id, user, database): peak is the most memory the
+ * statement's executor (or utility) contexts and TopTransactionContext held
+ * above what they held when it started; held is what they still held when
+ * it finished, before the executor freed its state.  Join with
+ * pg_stat_statements on (userid, dbid, queryid).
  */
 CREATE VIEW memprof_statements AS
-    SELECT s.userid, r.rolname AS usename, s.dbid, d.datname, s.queryid, s.fingerprint,
-           s.query, s.calls, s.total_peak_bytes, s.mean_peak_bytes, s.max_peak_bytes,
-           s.min_peak_bytes, s.max_held_bytes, s.workers, s.max_worker_peak_bytes
+    SELECT s.userid, r.rolname AS usename, s.dbid, d.datname, s.queryid, s.query,
+           s.calls, s.total_peak_bytes, s.mean_peak_bytes, s.max_peak_bytes,
+           s.min_peak_bytes, s.max_held_bytes
       FROM memprof_statements_rows() s
       LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid
       LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;
 COMMENT ON VIEW memprof_statements IS
-'memory of top-level statements: calls, peak (total, mean, max, min), most held at the end, parallel workers';
+'memory of top-level statements by query id: calls, peak (total, mean, max, min) and most held at the end';
 
 CREATE FUNCTION memprof_statements_reset() RETURNS bigint
 AS 'MODULE_PATHNAME', 'memprof_statements_reset_fn'
 LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION memprof_statements_reset() IS 'forgets every memprof_statements entry';
 
-CREATE FUNCTION memprof_statements_info(OUT entries bigint, OUT max_entries bigint,
-                                        OUT dealloc bigint, OUT evicted bigint,
-                                        OUT dropped bigint, OUT reset_at timestamptz)
+CREATE FUNCTION memprof_statements_info(OUT entries bigint, OUT dropped bigint,
+                                        OUT reset_at timestamptz)
 AS 'MODULE_PATHNAME', 'memprof_statements_info_fn'
 LANGUAGE C STRICT VOLATILE;
 COMMENT ON FUNCTION memprof_statements_info() IS
-'entries in use, the cap, eviction runs and entries evicted, statements not recorded, last reset';
-
-CREATE FUNCTION memprof_allocator(OUT state text, OUT reason text, OUT functions text,
-                                  OUT held_bytes bigint, OUT peak_bytes bigint)
-AS 'MODULE_PATHNAME', 'memprof_allocator_fn'
-LANGUAGE C STRICT VOLATILE;
-COMMENT ON FUNCTION memprof_allocator() IS
-'whether memprof counts the allocator (active, off, failed, not loaded), why not, and this process''s allocator bytes';
+'entries in use, statements not recorded because the table was full, last reset';
 
 REVOKE ALL ON memprof_statements FROM PUBLIC;
 GRANT SELECT ON memprof_statements TO pg_read_all_stats;

@@ -133,6 +133,74 @@ MEMPROF_FUNCTION(memprof_snapshot_drop_fn)
 	PG_RETURN_BOOL(true);
 }
 
+/*
+ * memprof_snapshot_prune(keep_last integer, older_than interval): deletes
+ * all but the newest keep_last snapshots and/or those older than
+ * older_than; at least one must be given, neither may be negative.
+ */
+MEMPROF_FUNCTION(memprof_snapshot_prune_fn)
+{
+	bool		has_keep = !PG_ARGISNULL(0);
+	bool		has_older = !PG_ARGISNULL(1);
+	int32		keep = has_keep ? PG_GETARG_INT32(0) : 0;
+	const Interval *older = has_older ? PG_GETARG_INTERVAL_P(1) : nullptr;
+
+	if (!has_keep && !has_older)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "memprof_snapshot_prune needs keep_last or older_than");
+	if (has_keep && keep < 0)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "keep_last must not be negative, not %d", keep);
+	if (has_older)
+	{
+		Interval	zero;
+		int			cmp = 0;
+
+		memset(&zero, 0, sizeof(zero));
+		memprof::PgCall([&]() {
+			cmp = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(older),
+													IntervalPGetDatum(&zero)));
+		});
+		if (cmp < 0)
+		{
+			const char *shown = nullptr;
+
+			memprof::PgCall([&]() {
+				shown = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(older)));
+			});
+			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+								 "older_than must not be negative, not %s", shown)
+				.Hint("A negative interval would select snapshots taken in the future, that is all of them.");
+		}
+	}
+	PG_RETURN_INT64(memprof::PruneSnapshots(has_keep ? &keep : nullptr, older));
+}
+
+/*
+ * memprof_leak_xact_snapshot(label text, run_id bigint): a snapshot of this
+ * backend in a leak-check run: run_id NULL starts a run (the new snapshot's
+ * id becomes the run id), otherwise the run must be one of the caller's in
+ * this backend.  Used by memprof_leak_check_xact.
+ */
+MEMPROF_FUNCTION(memprof_leak_xact_snapshot_fn)
+{
+	memprof::ScratchSample scratch;
+
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	memprof::SnapshotMeta m = OwnMeta(ArgCString(fcinfo, 0));
+
+	if (PG_ARGISNULL(1))
+		m.run_id = memprof::kNewRun;
+	else
+	{
+		m.run_id = PG_GETARG_INT64(1);
+		if (m.run_id <= 0)
+			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "run_id must be positive, not %lld",
+								 static_cast<long long>(m.run_id));
+	}
+	PG_RETURN_INT64(memprof::StoreSnapshot(scratch.get(), m));
+}
+
 /* memprof_snapshot_contexts(id): a stored snapshot as memprof_contexts rows. */
 MEMPROF_FUNCTION(memprof_snapshot_contexts_fn)
 {
@@ -409,8 +477,8 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 			n[14] = !r.published || r.s.pss_bytes < 0;
 			v[15] = Int64GetDatum(r.s.private_bytes);
 			n[15] = !r.published || r.s.private_bytes < 0;
-			v[16] = Int64GetDatum(r.s.private_bytes - r.s.total_bytes);
-			n[16] = n[15];
+			v[16] = Int64GetDatum(r.s.malloc_bytes - r.s.total_bytes);
+			n[16] = !r.published || r.s.malloc_bytes < 0;
 			v[17] = TimestampTzGetDatum(r.s.published_at);
 			v[18] = Int64GetDatum(r.s.publications);
 			v[19] = Int64GetDatum(r.s.rss_bytes);

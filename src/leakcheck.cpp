@@ -159,6 +159,33 @@ IterationContext(void *arg)
 				   it->iteration, it->total, it->iteration - it->warmup);
 }
 
+/*
+ * Names of the open cursors (pg_cursor(): every visible portal), holdable
+ * ones left out when skip_holdable; appended to out.  Inside PgCall, SPI
+ * connected.
+ */
+void
+OpenCursors(bool skip_holdable, std::vector<std::string> &out)
+{
+	int			rc = SPI_execute(skip_holdable
+								 ? "SELECT name FROM pg_catalog.pg_cursor() WHERE NOT is_holdable"
+								 : "SELECT name FROM pg_catalog.pg_cursor()", true, 0);
+
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "memprof: could not list open cursors (%d)", rc);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+		if (name != nullptr)
+		{
+			out.emplace_back(name);
+			pfree(name);
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
 }								/* namespace */
 
 void
@@ -166,11 +193,32 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 {
 	Sample		sample;
 	IterationInfo info{0, warmup, warmup + iterations};
+	int			guc_level = 0;
 
+	/*
+	 * A GUC nest level around the whole run: whatever the statement sets
+	 * (SET, SET LOCAL, set_config) is undone when the check ends, as if it
+	 * had never run; on error the transaction or subtransaction abort
+	 * undoes it.
+	 */
+	std::vector<std::string> before, now;
+
+	/*
+	 * Cursors an iteration leaves open (OPEN in a DO block, DECLARE without
+	 * CLOSE) would be closed by the end of its transaction, which a run
+	 * inside one transaction never reaches; their portals hold cached plans
+	 * and resource owners in session-lifetime contexts.  So after each
+	 * iteration the cursors it opened are closed, as a commit would close
+	 * them; cursors open before the check, and WITH HOLD cursors (which
+	 * outlive a commit), stay open.
+	 */
 	PgCall([&]() {
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "memprof: SPI_connect failed");
+		guc_level = NewGUCNestLevel();
+		OpenCursors(false, before);
 	});
+	std::sort(before.begin(), before.end());
 	for (int32 i = 1; i <= warmup + iterations; i++)
 	{
 		info.iteration = i;
@@ -194,6 +242,18 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 								 "use memprof_leak_check_xact to check across transactions.")));
 			SPI_freetuptable(SPI_tuptable);
 			error_context_stack = cb.previous;
+			now.clear();
+			OpenCursors(true, now);
+			for (const std::string &name : now)
+			{
+				Portal		portal;
+
+				if (std::binary_search(before.begin(), before.end(), name))
+					continue;
+				portal = SPI_cursor_find(name.c_str());
+				if (portal != nullptr)
+					SPI_cursor_close(portal);
+			}
 		});
 		if (i > warmup)
 		{
@@ -202,7 +262,10 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 			fit.Add(sample);
 		}
 	}
-	PgCall([]() { SPI_finish(); });
+	PgCall([&]() {
+		AtEOXact_GUC(false, guc_level);
+		SPI_finish();
+	});
 }
 
 }								/* namespace memprof */

@@ -7,6 +7,7 @@
 #include "stmttrack.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 namespace memprof {
@@ -66,6 +67,27 @@ ReadSmapsRollup(ProcSummary &s)
 	int64		pd = KbField(buf, "\nPrivate_Dirty:");
 
 	s.private_bytes = (pc < 0 || pd < 0) ? -1 : pc + pd;
+}
+
+/*
+ * Bytes malloc has handed out and not had back, including its chunk
+ * headers: every memory-context block is one malloc chunk, so this is at
+ * least the contexts' total_bytes when both are read back to back (nothing
+ * is palloc'd or freed between Summarize and this call).  The difference is
+ * memory malloc'd outside any context.  -1 when the allocator is not glibc's
+ * (mallinfo2 then reports less than the contexts hold).
+ */
+void
+ReadMallocInUse(ProcSummary &s)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	struct mallinfo2 mi = mallinfo2();
+	int64		inuse = static_cast<int64>(mi.uordblks + mi.hblkhd);
+
+	s.malloc_bytes = inuse >= s.total_bytes ? inuse : -1;
+#else
+	s.malloc_bytes = -1;
+#endif
 }
 
 void
@@ -179,6 +201,7 @@ PublishSample(const Sample &s)
 	own.userid = MyProc->roleId;
 	own.peak_total_bytes = std::max(own.peak_total_bytes, own.total_bytes);
 	own.peak_used_bytes = std::max(own.peak_used_bytes, own.used_bytes);
+	ReadMallocInUse(own);
 	ReadSmapsRollup(own);
 	own.published_at = GetCurrentTimestamp();
 	own.publications++;

@@ -61,6 +61,12 @@ struct ProcSummary
 	int64		rss_bytes;
 	int64		pss_bytes;
 	int64		private_bytes;
+	/*
+	 * Bytes in use in malloc's heap (glibc mallinfo2: uordblks + hblkhd),
+	 * read right after the context totals, in the same process, with no
+	 * allocation between: -1 when unknown.
+	 */
+	int64		malloc_bytes;
 };
 
 struct ProcSlot

@@ -2,7 +2,7 @@
  * snapshot.cpp: the snapshot store (a consumer of Samples).
  *
  * Writing: the sample is taken before this code runs; the rows go in with
- * one INSERT ... SELECT FROM unnest($2, ..., $11), ten arrays as
+ * one INSERT ... SELECT FROM ROWS FROM (unnest($2), ..., unnest($11)), ten arrays as
  * parameters, so 6,000 contexts cost one statement, not 6,000.
  * Reading: one SELECT ordered by id rebuilds the Sample (ids are pre-order,
  * so parents come before children, as the folding code expects).
@@ -20,33 +20,98 @@ int			max_snapshots = 10000;
 namespace {
 
 /*
- * Quoted name of the schema memprof is installed in (SPI memory).  PG15
- * keeps get_extension_schema() static, so ask the catalog; SPI must be
- * connected.
+ * What the statements need to know about the installed extension: its
+ * schema (quoted), its owner, and whether the tables still have version
+ * 1.0's columns (a 1.0 install running this library before ALTER EXTENSION
+ * memprof UPDATE).  Every statement below names its functions and
+ * operators with their schema, whatever search_path the caller has.
  */
-const char *
-ExtSchema()
+struct ExtInfo
 {
-	bool		isnull;
-	int			rc = SPI_execute("SELECT quote_ident(n.nspname) FROM pg_catalog.pg_extension e "
-								 "JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
-								 "WHERE e.extname = 'memprof'", true, 1);
+	const char *schema;
+	Oid			owner;
+	bool		v10;			/* columns level/nblocks, no taken_by/run_id */
+	Oid			caller;			/* GetUserId() when the function was called */
+	bool		caller_super;
+	Oid			save_user;
+	int			save_sec;
+};
 
+/*
+ * SPI_connect, the extension's schema and owner, and the switch to the
+ * owner's identity for the statements (undone by SpiEnd, or by the
+ * (sub)transaction abort on error).  PG15 keeps get_extension_schema()
+ * static, so ask the catalog.
+ */
+ExtInfo
+SpiBegin()
+{
+	ExtInfo		x;
+	bool		isnull;
+	int			rc;
+
+	x.caller = GetUserId();
+	x.caller_super = superuser();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "memprof: SPI_connect failed");
+	rc = SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), e.extowner, "
+					 "e.extversion OPERATOR(pg_catalog.=) '1.0' "
+					 "FROM pg_catalog.pg_extension e "
+					 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+					 "WHERE e.extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"memprof\" is not installed in this database"),
 				 errhint("Run CREATE EXTENSION memprof.")));
-	return TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	x.schema = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	x.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	x.v10 = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	GetUserIdAndSecContext(&x.save_user, &x.save_sec);
+	SetUserIdAndSecContext(x.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	return x;
 }
 
-/* SPI_connect, and the quoted extension schema for the statements. */
-const char *
-SpiBegin()
+void
+SpiEnd(const ExtInfo &x)
 {
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "memprof: SPI_connect failed");
-	return ExtSchema();
+	SetUserIdAndSecContext(x.save_user, x.save_sec);
+	SPI_finish();
+}
+
+/*
+ * Raises 42704 if snapshot id does not exist, 42501 if the caller may not
+ * change it: a superuser may change any snapshot, another role only the
+ * snapshots it took.  Snapshots taken before 1.1 recorded no role and
+ * belong to superusers.
+ */
+void
+CheckOwner(const ExtInfo &x, int64 id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		vals[1] = {Int64GetDatum(id)};
+	bool		isnull = true;
+	Oid			owner = InvalidOid;
+	int			rc;
+
+	rc = SPI_execute_with_args(psprintf(x.v10
+										? "SELECT NULL::pg_catalog.oid FROM %s.memprof_snapshot_header WHERE id OPERATOR(pg_catalog.=) $1"
+										: "SELECT taken_by::pg_catalog.oid FROM %s.memprof_snapshot_header WHERE id OPERATOR(pg_catalog.=) $1",
+										x.schema), 1, types, vals, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("memprof snapshot %lld does not exist", static_cast<long long>(id)),
+				 errhint("See the memprof_snapshots view for existing snapshots.")));
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (x.caller_super || x.v10)
+		return;
+	if (isnull || owner != x.caller)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("memprof snapshot %lld was not taken by role \"%s\"",
+						static_cast<long long>(id), GetUserNameFromId(x.caller, false)),
+				 errdetail("A role that is not a superuser may drop, prune or re-baseline only the snapshots it took.")));
 }
 
 /* Array builders; called inside PgCall, so no destructors here. */
@@ -81,7 +146,6 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 	std::vector<int64> totals(n), frees(n), nblocks(n), chunks(n);
 	std::vector<Datum> types(n);
 	std::vector<Datum> names(n), idents(n);
-	std::vector<bool> ident_null(n);
 	int64		snapshot_id = 0;
 	SampleTotals t = s.Totals();
 
@@ -101,24 +165,55 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 	}
 
 	PgCall([&]() {
-		const char *schema;
+		ExtInfo		x;
 		char	   *sql;
-		Oid			htypes[11] = {TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-			INT4OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT4OID};
-		Datum		hvals[11];
-		char		hnulls[12] = "           ";
+		Oid			htypes[13] = {TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+			INT4OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT4OID, OIDOID, INT8OID};
+		Datum		hvals[13];
+		char		hnulls[14] = "             ";
 		bool	   *inulls;
 		bool		isnull;
 		int			rc;
 
-		schema = SpiBegin();
+		x = SpiBegin();
+
+		/* a continued leak-check run must be the caller's, in this backend */
+		if (meta.run_id > 0)
+		{
+			Oid			rtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
+			Datum		rvals[4] = {Int64GetDatum(meta.run_id), ObjectIdGetDatum(x.caller),
+			Int32GetDatum(meta.pid), TimestampTzGetDatum(meta.backend_start)};
+
+			if (x.v10)
+				elog(ERROR, "memprof: leak-check runs need extension version 1.1 (ALTER EXTENSION memprof UPDATE)");
+			rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
+												"WHERE run_id OPERATOR(pg_catalog.=) $1 "
+												"AND taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+												"AND pid OPERATOR(pg_catalog.=) $3 "
+												"AND backend_start OPERATOR(pg_catalog.=) $4",
+												x.schema), 4, rtypes, rvals, NULL, false, 1);
+			if (rc != SPI_OK_SELECT || SPI_processed != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("memprof leak-check run %lld is not a run of this role in this backend",
+								static_cast<long long>(meta.run_id))));
+		}
 
 		/* header */
-		sql = psprintf("INSERT INTO %s.memprof_snapshot_header "
-					   "(label, pid, backend_type, backend_start, taken_at, contexts, "
-					   " total_bytes, free_bytes, nblocks, truncated, omitted_contexts) "
-					   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-					   schema);
+		if (x.v10)
+			sql = psprintf("INSERT INTO %s.memprof_snapshot_header "
+						   "(label, pid, backend_type, backend_start, taken_at, contexts, "
+						   " total_bytes, free_bytes, nblocks, truncated, omitted_contexts) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+						   x.schema);
+		else
+			sql = psprintf("INSERT INTO %s.memprof_snapshot_header "
+						   "(label, pid, backend_type, backend_start, taken_at, contexts, "
+						   " total_bytes, free_bytes, total_nblocks, truncated, omitted_contexts, "
+						   " taken_by, run_id) "
+						   "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+						   " $12::pg_catalog.regrole, $13) RETURNING id",
+						   x.schema);
 		hvals[0] = meta.label ? CStringGetTextDatum(meta.label) : (Datum) 0;
 		hnulls[0] = meta.label ? ' ' : 'n';
 		hvals[1] = Int32GetDatum(meta.pid);
@@ -132,11 +227,23 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 		hvals[8] = Int64GetDatum(t.nblocks);
 		hvals[9] = BoolGetDatum(meta.truncated);
 		hvals[10] = Int32GetDatum(meta.omitted_contexts);
-		rc = SPI_execute_with_args(sql, 11, htypes, hvals, hnulls, false, 1);
+		hvals[11] = ObjectIdGetDatum(x.caller);
+		hvals[12] = Int64GetDatum(meta.run_id);
+		hnulls[12] = meta.run_id > 0 ? ' ' : 'n';
+		rc = SPI_execute_with_args(sql, x.v10 ? 11 : 13, htypes, hvals, hnulls, false, 1);
 		if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 			elog(ERROR, "memprof: could not insert snapshot header (%d)", rc);
 		snapshot_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 												  SPI_tuptable->tupdesc, 1, &isnull));
+		if (meta.run_id == kNewRun && !x.v10)
+		{
+			Oid			ntypes[1] = {INT8OID};
+			Datum		nvals[1] = {Int64GetDatum(snapshot_id)};
+
+			SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header SET run_id = id "
+										   "WHERE id OPERATOR(pg_catalog.=) $1", x.schema),
+								  1, ntypes, nvals, NULL, false, 1);
+		}
 
 		/* contexts */
 		for (size_t i = 0; i < n; i++)
@@ -180,10 +287,13 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 			cvals[9] = PointerGetDatum(Int8Array(nblocks));
 			cvals[10] = PointerGetDatum(Int8Array(chunks));
 			sql = psprintf("INSERT INTO %s.memprof_snapshot_context "
-						   "(snapshot_id, id, parent_id, level, type, name, ident, "
-						   " total_bytes, free_bytes, nblocks, free_chunks) "
-						   "SELECT $1, u.* FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) AS u",
-						   schema);
+						   "(snapshot_id, id, parent_id, %s, type, name, ident, "
+						   " total_bytes, free_bytes, %s, free_chunks) "
+						   "SELECT $1, u.* FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), "
+						   " pg_catalog.unnest($4), pg_catalog.unnest($5), pg_catalog.unnest($6), "
+						   " pg_catalog.unnest($7), pg_catalog.unnest($8), pg_catalog.unnest($9), "
+						   " pg_catalog.unnest($10), pg_catalog.unnest($11)) AS u",
+						   x.schema, x.v10 ? "level" : "depth", x.v10 ? "nblocks" : "total_nblocks");
 			rc = SPI_execute_with_args(sql, 11, ctypes, cvals, NULL, false, 0);
 			if (rc != SPI_OK_INSERT || SPI_processed != n)
 				elog(ERROR, "memprof: could not insert snapshot contexts (%d)", rc);
@@ -195,14 +305,16 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 			Oid			ktypes[1] = {INT4OID};
 			Datum		kvals[1] = {Int32GetDatum(max_snapshots)};
 
-			sql = psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header WHERE id <= "
+			sql = psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header "
+						   "WHERE id OPERATOR(pg_catalog.<=) "
 						   "(SELECT id FROM %s.memprof_snapshot_header ORDER BY id DESC OFFSET $1 LIMIT 1) "
 						   "RETURNING id) "
-						   "DELETE FROM %s.memprof_snapshot_context WHERE snapshot_id IN (SELECT id FROM gone)",
-						   schema, schema, schema);
+						   "DELETE FROM %s.memprof_snapshot_context "
+						   "WHERE snapshot_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT id FROM gone))",
+						   x.schema, x.schema, x.schema);
 			SPI_execute_with_args(sql, 1, ktypes, kvals, NULL, false, 0);
 		}
-		SPI_finish();
+		SpiEnd(x);
 	});
 	return snapshot_id;
 }
@@ -215,21 +327,24 @@ LoadSnapshot(int64 id, Sample &out)
 	PgCall([&]() {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		const char *schema;
+		ExtInfo		x;
 		int			rc;
 
-		schema = SpiBegin();
-		rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header WHERE id = $1",
-											schema), 1, types, vals, NULL, true, 1);
+		x = SpiBegin();
+		rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
+											"WHERE id OPERATOR(pg_catalog.=) $1",
+											x.schema), 1, types, vals, NULL, true, 1);
 		if (rc != SPI_OK_SELECT || SPI_processed != 1)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("memprof snapshot %lld does not exist", static_cast<long long>(id)),
 					 errhint("See the memprof_snapshots view for existing snapshots.")));
-		rc = SPI_execute_with_args(psprintf("SELECT id, parent_id, level, type, name, ident, "
-											"total_bytes, free_bytes, nblocks, free_chunks "
-											"FROM %s.memprof_snapshot_context WHERE snapshot_id = $1 "
-											"ORDER BY id", schema),
+		rc = SPI_execute_with_args(psprintf("SELECT id, parent_id, %s, type, name, ident, "
+											"total_bytes, free_bytes, %s, free_chunks "
+											"FROM %s.memprof_snapshot_context "
+											"WHERE snapshot_id OPERATOR(pg_catalog.=) $1 "
+											"ORDER BY id", x.v10 ? "level" : "depth",
+											x.v10 ? "nblocks" : "total_nblocks", x.schema),
 								   1, types, vals, NULL, true, 0);
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "memprof: could not read snapshot %lld", static_cast<long long>(id));
@@ -266,7 +381,7 @@ LoadSnapshot(int64 id, Sample &out)
 					ident ? VARDATA_ANY(ident) : nullptr,
 					ident ? VARSIZE_ANY_EXHDR(ident) : 0);
 		}
-		SPI_finish();
+		SpiEnd(x);
 	});
 }
 
@@ -278,15 +393,25 @@ DropSnapshot(int64 id)
 	PgCall([&]() {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		const char *schema;
+		ExtInfo		x;
+		int			rc;
 
-		schema = SpiBegin();
-		SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_header WHERE id = $1",
-									   schema), 1, types, vals, NULL, false, 0);
-		found = (SPI_processed > 0);
-		SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_context WHERE snapshot_id = $1",
-									   schema), 1, types, vals, NULL, false, 0);
-		SPI_finish();
+		x = SpiBegin();
+		rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
+											"WHERE id OPERATOR(pg_catalog.=) $1",
+											x.schema), 1, types, vals, NULL, false, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			CheckOwner(x, id);
+			SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_header "
+										   "WHERE id OPERATOR(pg_catalog.=) $1",
+										   x.schema), 1, types, vals, NULL, false, 0);
+			found = (SPI_processed > 0);
+			SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_context "
+										   "WHERE snapshot_id OPERATOR(pg_catalog.=) $1",
+										   x.schema), 1, types, vals, NULL, false, 0);
+		}
+		SpiEnd(x);
 	});
 	return found;
 }
@@ -297,21 +422,86 @@ SetBaseline(int64 id)
 	PgCall([&]() {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		const char *schema;
+		ExtInfo		x;
 
-		schema = SpiBegin();
-		SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header h SET is_baseline = (h.id = $1) "
-									   "FROM %s.memprof_snapshot_header me WHERE me.id = $1 "
-									   "AND h.pid = me.pid "
-									   "AND h.backend_start IS NOT DISTINCT FROM me.backend_start "
-									   "AND (h.is_baseline OR h.id = $1)", schema, schema),
+		x = SpiBegin();
+		CheckOwner(x, id);
+
+		/*
+		 * One baseline per backend and role: each role's baseline of a
+		 * backend is its own.  backend_start is NULL for a process whose
+		 * start was not known; NULL matches NULL.
+		 */
+		SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header h "
+									   "SET is_baseline = (h.id OPERATOR(pg_catalog.=) $1) "
+									   "FROM %s.memprof_snapshot_header me "
+									   "WHERE me.id OPERATOR(pg_catalog.=) $1 "
+									   "AND h.pid OPERATOR(pg_catalog.=) me.pid "
+									   "AND (h.backend_start OPERATOR(pg_catalog.=) me.backend_start "
+									   "     OR (h.backend_start IS NULL AND me.backend_start IS NULL)) "
+									   "%s "
+									   "AND (h.is_baseline OR h.id OPERATOR(pg_catalog.=) $1)",
+									   x.schema, x.schema,
+									   x.v10 ? "" :
+									   "AND (h.taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) me.taken_by::pg_catalog.oid "
+									   "     OR (h.taken_by IS NULL AND me.taken_by IS NULL))"),
 							  1, types, vals, NULL, false, 0);
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("memprof snapshot %lld does not exist", static_cast<long long>(id))));
-		SPI_finish();
+		SpiEnd(x);
 	});
+}
+
+int64
+PruneSnapshots(const int32 *keep_last, const Interval *older_than)
+{
+	int64		n = 0;
+
+	PgCall([&]() {
+		ExtInfo		x;
+		Oid			types[4] = {INT4OID, INTERVALOID, BOOLOID, OIDOID};
+		Datum		vals[4];
+		char		nulls[5] = "    ";
+		bool		isnull;
+		int			rc;
+
+		x = SpiBegin();
+		vals[0] = Int32GetDatum(keep_last ? *keep_last : 0);
+		nulls[0] = keep_last ? ' ' : 'n';
+		vals[1] = older_than ? IntervalPGetDatum(older_than) : (Datum) 0;
+		nulls[1] = older_than ? ' ' : 'n';
+		vals[2] = BoolGetDatum(x.caller_super || x.v10);
+		vals[3] = ObjectIdGetDatum(x.caller);
+
+		/*
+		 * Only the caller's snapshots (all of them for a superuser) are
+		 * candidates, and keep_last counts among those.
+		 */
+		rc = SPI_execute_with_args(psprintf(
+			"WITH mine AS (SELECT id, taken_at FROM %s.memprof_snapshot_header h "
+			"               WHERE $3 OR %s), "
+			"gone AS (DELETE FROM %s.memprof_snapshot_header h "
+			"          WHERE h.id OPERATOR(pg_catalog.=) ANY (ARRAY("
+			"             SELECT m.id FROM mine m "
+			"              WHERE ($2 IS NOT NULL AND m.taken_at OPERATOR(pg_catalog.<) "
+			"                     (pg_catalog.now() OPERATOR(pg_catalog.-) $2)) "
+			"                 OR ($1 IS NOT NULL AND m.id OPERATOR(pg_catalog.<>) ALL (ARRAY("
+			"                     SELECT k.id FROM mine k ORDER BY k.id DESC LIMIT $1))))) "
+			"         RETURNING h.id), "
+			"ctx AS (DELETE FROM %s.memprof_snapshot_context c "
+			"         WHERE c.snapshot_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT id FROM gone))) "
+			"SELECT pg_catalog.count(*) FROM gone",
+			x.schema,
+			x.v10 ? "false" : "h.taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $4",
+			x.schema, x.schema), 4, types, vals, nulls, false, 0);
+		if (rc != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "memprof: could not prune snapshots (%d)", rc);
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SpiEnd(x);
+	});
+	return n;
 }
 
 }								/* namespace memprof */

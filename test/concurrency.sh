@@ -27,7 +27,7 @@ SQL
 CREATE EXTENSION memprof;
 CREATE FUNCTION conc_fetch(target int) RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
-    IF (SELECT count(*) FILTER (WHERE level = 0) = 1
+    IF (SELECT count(*) FILTER (WHERE depth = 0) = 1
                AND count(*) FILTER (WHERE name = 'CacheMemoryContext') = 1
           FROM memprof_backend_contexts(target, 10000)) THEN
         RETURN 1;

@@ -7,6 +7,6 @@
 \pset format csv
 \pset tuples_only off
 \o :ctx_out
-SELECT array_to_string(path, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;
+SELECT array_to_string(path_names, ' > ') AS path, name, total_bytes, used_bytes FROM memprof_contexts;
 \o
 \pset format aligned

@@ -5,7 +5,8 @@ Reads samples.csv (sampler.py: one row per process per sample) and
 iterations.csv (the workload session's memprof_contexts sums), fits
 least-squares lines after the warm-up, writes report.md and (with --plot)
 soak.png through gnuplot, prints the report, and exits 1 when leaking,
-0 when stable.
+0 when stable, 2 when nothing could be judged (no process sampled often
+enough: the run was too short for its sampling interval).
 
 Rules (thresholds are options, printed in the report):
   per process judged: RssAnon (KiB) against minutes; leaking when
@@ -215,7 +216,8 @@ def main():
 
     lines.append("\n## workload session (memprof_contexts, sampled inside the session)\n")
     post = [r for r in iters if float(r["t_s"]) >= t_warm and num(r["ctx_used_bytes"]) is not None]
-    if len(post) >= 3:
+    session_judged = len(post) >= 3
+    if session_judged:
         xs = [float(r["iter"]) for r in post]
         ys = [num(r["ctx_used_bytes"]) for r in post]
         slope, r2 = fit(xs, ys)
@@ -255,6 +257,21 @@ def main():
         lines.append(f"\nplot: `{png}`")
 
     lines.append("\n## verdict\n")
+    if not leaking and not judged:
+        # nothing was measured long enough to call it stable
+        why = (f"no process was sampled often enough after the warm-up to be judged "
+               f"({len(ticks)} samples after the first {t_warm:.0f} s of a {t_end:.0f} s run; "
+               f"a process needs at least 4, and half of them)")
+        if not session_judged:
+            why += f", and the workload session has only {len(post)} in-session samples (needs 3)"
+        lines.append(f"**NOT JUDGED**: {why}. Run longer (--duration) or sample more often (--interval).")
+        text = "\n".join(lines) + "\n"
+        with open(os.path.join(a.out, "report.md"), "w") as f:
+            f.write(text)
+        print(text)
+        print(f"verdict: not judged: {why}; run longer (--duration) or sample more often (--interval); "
+              f"report: {os.path.join(a.out, 'report.md')}", file=sys.stderr)
+        return 2
     if leaking:
         lines.append("**LEAKING**:\n")
         lines.extend(f"- {l}" for l in leaking)

@@ -17,10 +17,10 @@ SET jit = off;
 SELECT count(*) AS contexts, sum(total_bytes) AS total, sum(used_bytes) AS used
   FROM memprof_contexts;
 
-SELECT parent_path, name, contexts, total_bytes
+SELECT parent_path_names, name, contexts, total_bytes
   FROM memprof_context_groups LIMIT 10;
 
-SELECT path, type, total_bytes, free_bytes, nblocks, free_chunks
+SELECT path_names, type, total_bytes, free_bytes, total_nblocks, free_chunks
   FROM memprof_contexts ORDER BY total_bytes DESC LIMIT 10;
 
 SELECT name, ident FROM memprof_contexts WHERE ident IS NOT NULL LIMIT 20;
@@ -39,7 +39,7 @@ SELECT count(*) FROM memprof_wl a JOIN memprof_wl b ON a.id = b.id + 1;
 
 -- the views inside a running query: one sample joined with itself
 WITH s AS MATERIALIZED (SELECT * FROM memprof_contexts)
-SELECT count(*) AS edges, max(c.level) AS depth
+SELECT count(*) AS edges, max(c.depth) AS depth
   FROM s c JOIN s p ON p.id = c.parent_id;
 
 -- per row of a table (the function called many times in one query)
@@ -75,7 +75,7 @@ END $$;
 
 -- a prepared statement, executed and deallocated
 PREPARE memprof_ps(int) AS
-  SELECT count(*) FROM memprof_contexts WHERE level <= $1;
+  SELECT count(*) FROM memprof_contexts WHERE depth <= $1;
 EXECUTE memprof_ps(1);
 EXECUTE memprof_ps(3);
 DEALLOCATE memprof_ps;

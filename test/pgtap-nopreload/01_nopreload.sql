@@ -9,7 +9,7 @@ SELECT cmp_ok((SELECT count(*) FROM memprof_contexts), '>', 10::bigint,
 SELECT is((SELECT names_differing FROM memprof_test_compare_core()), 0,
           'and agrees with core');
 SELECT cmp_ok(memprof_snapshot('no preload'), '>', 0::bigint, 'snapshots work');
-SELECT is((SELECT verdict FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 30, 3) WHERE path IS NULL),
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 30, 3) WHERE path_names IS NULL),
           'leak', 'the leak check works');
 SELECT cmp_ok((SELECT count(*) FROM memprof_backend_contexts(pg_backend_pid())), '>', 10::bigint,
               'memprof_backend_contexts of the own pid works');

@@ -5,18 +5,18 @@ SELECT plan(20);
 SELECT has_view('memprof_contexts');
 SELECT has_view('memprof_context_groups');
 SELECT columns_are('memprof_contexts', ARRAY[
-    'id', 'parent_id', 'level', 'path', 'name', 'ident', 'type',
-    'total_bytes', 'free_bytes', 'used_bytes', 'nblocks', 'free_chunks']);
-SELECT col_type_is('memprof_contexts', 'path', 'text[]');
+    'id', 'parent_id', 'depth', 'path_names', 'name', 'ident', 'type',
+    'total_bytes', 'free_bytes', 'used_bytes', 'total_nblocks', 'free_chunks']);
+SELECT col_type_is('memprof_contexts', 'path_names', 'text[]');
 SELECT col_type_is('memprof_contexts', 'total_bytes', 'bigint');
 
-SELECT is((SELECT count(*) FROM memprof_contexts WHERE level = 0), 1::bigint,
+SELECT is((SELECT count(*) FROM memprof_contexts WHERE depth = 0), 1::bigint,
           'exactly one root');
-SELECT is((SELECT name FROM memprof_contexts WHERE level = 0), 'TopMemoryContext',
+SELECT is((SELECT name FROM memprof_contexts WHERE depth = 0), 'TopMemoryContext',
           'the root is TopMemoryContext');
-SELECT ok((SELECT bool_and(path[1] = 'TopMemoryContext' AND cardinality(path) = level + 1)
+SELECT ok((SELECT bool_and(path_names[1] = 'TopMemoryContext' AND cardinality(path_names) = depth + 1)
              FROM memprof_contexts),
-          'every path starts at TopMemoryContext and has level+1 names');
+          'every path_names starts at TopMemoryContext and has depth+1 names');
 SELECT ok((SELECT count(*) FROM memprof_contexts WHERE name = 'CacheMemoryContext') = 1,
           'CacheMemoryContext is present once');
 
@@ -45,8 +45,8 @@ SELECT is(memprof_test_tree(50000, 'wide'), 50000, 'built 50,000 siblings');
 SELECT is((SELECT contexts FROM memprof_context_groups WHERE name = 'memprof_test node'),
           50000::bigint, '50,000 siblings fold into one group row');
 SELECT is(memprof_test_tree(3000, 'deep'), 3000, 'built a chain 3,000 deep');
-SELECT is((SELECT max(level) FROM memprof_contexts WHERE name = 'memprof_test node'),
-          (SELECT level + 3000 FROM memprof_contexts WHERE name = 'memprof_test tree'),
+SELECT is((SELECT max(depth) FROM memprof_contexts WHERE name = 'memprof_test node'),
+          (SELECT depth + 3000 FROM memprof_contexts WHERE name = 'memprof_test tree'),
           'the deepest node is 3,000 levels below its root');
 SELECT ok(memprof_test_tree_drop(), 'tree dropped');
 

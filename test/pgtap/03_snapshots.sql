@@ -22,9 +22,9 @@ SELECT throws_ok($$SELECT * FROM memprof_leak_check('')$$, '22023', 'statement m
 SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1', 0)$$, '22023', NULL, 'iterations 0');
 SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1', 2147483647)$$, '22023', NULL, 'iterations above the cap');
 SELECT throws_ok($$SELECT * FROM memprof_leak_check('SELECT 1/0', 5, 0)$$, '22012', NULL, 'the statement''s own error comes through');
-SELECT is((SELECT verdict FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 50, 5) WHERE path IS NULL),
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT memprof_test_leak(1024)', 50, 5) WHERE path_names IS NULL),
           'leak', '1 kB per call is a leak');
-SELECT is((SELECT verdict FROM memprof_leak_check('SELECT count(*) FROM pg_class', 50, 5) WHERE path IS NULL),
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT count(*) FROM pg_class', 50, 5) WHERE path_names IS NULL),
           'stable', 'a catalog count is stable');
 
 -- privileges
@@ -39,7 +39,7 @@ SET LOCAL ROLE memprof_tap_stats2;
 SELECT cmp_ok(memprof_snapshot('stats role'), '>', 0::bigint, 'pg_read_all_stats member can take a snapshot');
 SELECT throws_ok('DELETE FROM memprof_snapshot_header', '42501', NULL,
                  'but cannot write the store directly');
-SELECT is((SELECT verdict FROM memprof_leak_check('SELECT 1', 10, 0) WHERE path IS NULL), 'stable',
+SELECT is((SELECT verdict FROM memprof_leak_check('SELECT 1', 10, 0) WHERE path_names IS NULL), 'stable',
           'and can run a leak check');
 RESET ROLE;
 

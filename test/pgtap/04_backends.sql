@@ -62,7 +62,7 @@ SELECT is((SELECT count(*) FROM memprof_backends WHERE pid = (SELECT p FROM gone
           'an exited backend has no row in memprof_backends');
 
 -- ---- memprof_backend_contexts ----
-SELECT is((SELECT count(*) FROM memprof_backend_contexts(pg_backend_pid()) WHERE level = 0),
+SELECT is((SELECT count(*) FROM memprof_backend_contexts(pg_backend_pid()) WHERE depth = 0),
           1::bigint, 'own pid: one root');
 -- an idle backend: the remote tree matches what that backend sees of itself,
 -- within what its own reading query adds (20 contexts, 512 kB)

@@ -5,7 +5,7 @@
 -- sampled live from this session (memprof_backend_contexts, a walk of the
 -- target's tree), EXPLAIN ANALYZE's memory lines, and core's relation sizes.
 BEGIN;
-SELECT plan(50);
+SELECT plan(52);
 CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', current_database(),
                       current_setting('port'), current_setting('unix_socket_directories')));
@@ -21,7 +21,7 @@ $$;
 CREATE FUNCTION pg_temp.total(what text DEFAULT NULL) RETURNS bigint LANGUAGE sql AS $$
     SELECT coalesce(sum(total_bytes), 0)::bigint
       FROM memprof_backend_contexts((SELECT pid FROM target))
-     WHERE what IS NULL OR what = ANY (path)
+     WHERE what IS NULL OR what = ANY (path_names)
 $$;
 -- runs q in the target and samples its contexts until it is done:
 -- (total before, largest total seen, largest MessageContext subtree seen)
@@ -37,7 +37,7 @@ BEGIN
     PERFORM dblink_send_query('s', q);
     LOOP
         SELECT coalesce(sum(total_bytes), 0),
-               coalesce(sum(total_bytes) FILTER (WHERE 'MessageContext' = ANY (path)), 0)
+               coalesce(sum(total_bytes) FILTER (WHERE 'MessageContext' = ANY (path_names)), 0)
           INTO v, m
           FROM memprof_backend_contexts((SELECT pid FROM target));
         best := greatest(best, v);
@@ -117,6 +117,15 @@ SELECT throws_like($$SELECT * FROM dblink('s', 'SELECT memprof_test_child_burst(
                    'the backend guard stops a transient child context too');
 SELECT is((SELECT n FROM dblink('s', 'SELECT 7') AS t(n int)), 7, 'and the session goes on');
 SELECT dblink_exec('s', 'RESET memprof.max_backend_memory');
+
+-- nested statements count in the top-level statement
+SELECT dblink_exec('s', $$CREATE FUNCTION pg_temp.nested() RETURNS int LANGUAGE plpgsql AS
+    'BEGIN PERFORM memprof_test_burst(30000000); RETURN 1; END'$$);
+SELECT * FROM dblink('s', 'SELECT pg_temp.nested()') AS t(n int);
+SELECT cmp_ok((pg_temp.entry('SELECT pg_temp.nested()')).max_peak_bytes, '>=', 30000000::bigint,
+              'a function''s inner statement counts in the top-level peak');
+SELECT is((SELECT count(*) FROM memprof_statements WHERE query LIKE '%memprof_test_burst($1)%'
+            AND datname = current_database()), 0::bigint, 'the inner statement has no entry of its own');
 
 -- no inflation: nested SQL per row and long procedure loops
 SELECT dblink_exec('s', $$CREATE TABLE IF NOT EXISTS mp_small AS SELECT g AS id FROM generate_series(1, 1000) g;
