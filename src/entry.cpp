@@ -751,7 +751,8 @@ _PG_init(void)
 	if (memprof::InterceptStatus() == memprof::InterceptState::Active)
 		ereport(LOG, (errmsg("memprof: counting the allocator (%s)", memprof::InterceptedSymbols())));
 	else
-		ereport(LOG, (errmsg("memprof: allocator not intercepted: %s", memprof::InterceptReason()),
+		ereport(memprof::InterceptStatus() == memprof::InterceptState::Off ? LOG : WARNING,
+				(errmsg("memprof: allocator not intercepted: %s", memprof::InterceptReason()),
 					  errdetail("Statement peaks, live backend figures and memory guards are off; "
 								"everything else works.")));
 	memprof::InstallShmemHooks();
