@@ -64,6 +64,6 @@ SELECT count(*) AS left_over FROM memprof_contexts WHERE name LIKE 'memprof_test
 -- statement's own executor contexts, which differ between the two reads:
 -- the first read's result may still be held when the second one runs).
 SELECT (SELECT sum(contexts) FROM memprof_context_groups
-         WHERE NOT 'ExecutorState' = ANY (parent_path)) =
+         WHERE NOT 'ExecutorState' = ANY (parent_path_names)) =
        (SELECT count(*) FROM memprof_contexts
-         WHERE NOT 'ExecutorState' = ANY (path[1:level])) AS groups_cover_all;
+         WHERE NOT 'ExecutorState' = ANY (path_names[1:depth])) AS groups_cover_all;

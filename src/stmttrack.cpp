@@ -281,6 +281,13 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 	if (held < 0)
 		held = 0;
 
+	bool		log = log_min_statement_memory_kb >= 0 && !worker &&
+		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024;
+	bool		record = track_statements && shared != nullptr;
+
+	if (!warn && !log && !record)
+		return;
+
 	const char *text;
 	int			text_len;
 
@@ -295,8 +302,7 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 				 errmsg_internal("%s", t.msg),
 				 errdetail_internal("%s", t.detail)));
 	}
-	if (log_min_statement_memory_kb >= 0 && !worker &&
-		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024)
+	if (log)
 	{
 		char		p[32], h[32], largest[400];
 
@@ -309,7 +315,7 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 				 errdetail("Largest contexts at the end: %s.", largest),
 				 errhidestmt(true)));
 	}
-	if (track_statements && shared != nullptr)
+	if (record)
 	{
 		StatementKey key;
 
@@ -334,22 +340,21 @@ ProcessUtility_hook_type prev_ProcessUtility = nullptr;
 void
 MemprofExecutorStart(QueryDesc *qd, int eflags)
 {
-	Frame		f;
-	bool		outer = (top == nullptr);
-
-	if (outer)
+	/*
+	 * No frame here: nothing runs SQL of its own during executor start, and
+	 * a guard's refusal in it reaches the client through the emit_log_hook
+	 * rewrite (a top-level start) or an enclosing frame (a nested one).
+	 */
+	if (top == nullptr)
 	{
 		top_qd = qd;
 		if (IsParallelWorker())
 			OpenWindow();		/* a worker's window is its executor run */
-		PushFrame(f);
 	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
 	else
 		standard_ExecutorStart(qd, eflags);
-	if (outer)
-		PopFrame(f);
 }
 
 void

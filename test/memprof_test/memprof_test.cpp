@@ -143,7 +143,8 @@ void
 SumView(Tuplestorestate *ts, TupleDesc desc, bool with_type, ViewSums &sums)
 {
 	int			a_name = AttrByName(desc, "name");
-	int			a_level = AttrByName(desc, "level");
+	/* core calls it level, memprof depth (0-based on every version) */
+	int			a_level = AttrByName(desc, "level") ? AttrByName(desc, "level") : AttrByName(desc, "depth");
 	int			a_type = AttrByName(desc, "type");
 	int			a_total = AttrByName(desc, "total_bytes");
 	int			a_used = AttrByName(desc, "used_bytes");

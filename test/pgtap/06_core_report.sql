@@ -46,7 +46,11 @@ SELECT is((SELECT count(*) FROM pg_temp.target_log()), 0::bigint,
           'the fetch left no line in the server log: memprof recognises "level: %d; %s: %s%s", '
           '"level: %d; %d more child contexts containing ..." and "Grand total: ..."');
 
--- core's own report of the idle target, then memprof's fetch of the same tree
+-- core's own report of the idle target, then memprof's fetch of the same
+-- tree.  A report that starts within a second of one memprof asked for may
+-- be the late echo of memprof's own re-signal and is kept out of the log
+-- (src/remote.cpp, kEchoMs): core's request comes after that second.
+SELECT pg_sleep(1.2);
 SELECT ok(pg_log_backend_memory_contexts((SELECT pid FROM target)), 'core''s report requested');
 SELECT ok(pg_temp.wait_for_report(), 'core''s report reached the server log');
 CREATE TEMP TABLE fetched AS
@@ -68,7 +72,7 @@ SELECT (SELECT count(*) FROM lines) AS all_lines,
           FROM lines WHERE l ~ 'LOG:  Grand total: ') AS grand;
 SELECT diag('core''s report: ' || shown || ' contexts shown, ' || summarized || ' summarized, grand total '
             || coalesce(grand::text, 'not parsed') || '; memprof: '
-            || (SELECT count(*) || ' contexts, ' || sum(total_bytes) || ' bytes in ' || sum(nblocks) || ' blocks'
+            || (SELECT count(*) || ' contexts, ' || sum(total_bytes) || ' bytes in ' || sum(total_nblocks) || ' blocks'
                   FROM fetched))
   FROM core_report;
 SELECT is((SELECT headers FROM core_report), 1::bigint,
@@ -76,7 +80,7 @@ SELECT is((SELECT headers FROM core_report), 1::bigint,
 SELECT cmp_ok((SELECT summarized::bigint FROM core_report), '>=', 50::bigint,
               'its "more child contexts" lines parse (150 siblings, 100 shown)');
 SELECT is((SELECT ARRAY[(shown + summarized)::bigint, grand[1]::bigint, grand[2]::bigint, depth::bigint] FROM core_report),
-          (SELECT ARRAY[count(*), sum(total_bytes)::bigint, sum(nblocks)::bigint, (max(level) - min(level))::bigint]
+          (SELECT ARRAY[count(*), sum(total_bytes)::bigint, sum(total_nblocks)::bigint, (max(depth) - min(depth))::bigint]
              FROM fetched),
           'the fetched tree equals core''s report of that process: contexts, total bytes, blocks, depth');
 SELECT is((SELECT all_lines FROM core_report), (SELECT 1 + shown + more_lines + 1 FROM core_report),

@@ -76,7 +76,7 @@ SELECT n FROM dblink('t', $$SELECT memprof_test_tree(300000, 'deep')$$) AS t(n i
 CREATE TEMP TABLE deep AS SELECT memprof_snapshot('deep chain', (SELECT t FROM pids)) AS id;
 SELECT ok((SELECT contexts > 300000 FROM memprof_snapshots WHERE id = (SELECT id FROM deep)),
           'a 300,000-deep chain is fetched whole');
-SELECT ok((SELECT max(level) > 300000 FROM memprof_snapshot_context WHERE snapshot_id = (SELECT id FROM deep)),
+SELECT ok((SELECT max(depth) > 300000 FROM memprof_snapshot_context WHERE snapshot_id = (SELECT id FROM deep)),
           'its deepest context is more than 300,000 levels down');
 SELECT is((SELECT p FROM dblink('t', 'SELECT pg_backend_pid()') AS t(p int)), (SELECT t FROM pids),
           'the deep target is still alive, same process');
