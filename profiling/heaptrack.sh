@@ -185,6 +185,14 @@ fi
 prof_log "workload ($ITERATIONS iterations) done in $(prof_elapsed "$T1")s; waiting for heaptrack"
 # the backend exits with the session; heaptrack then finishes its file
 for _ in $(seq 300); do kill -0 "$HT" 2>/dev/null || break; sleep 0.2; done
+if kill -0 "$HT" 2>/dev/null; then
+	# heaptrack never got its data (gdb could not inject it): stop, do not hang
+	pkill -P "$HT" 2>/dev/null
+	kill "$HT" 2>/dev/null
+	wait "$HT" 2>/dev/null
+	cat "$OUT/heaptrack.log" >&2
+	prof_die "heaptrack did not finish within 60 s after the session ended (did gdb inject it? see above)"
+fi
 wait "$HT" 2>/dev/null
 ZST=$(ls "$HT_FILE".* 2>/dev/null | head -1)
 if [ -z "$ZST" ] || [ ! -s "$ZST" ]; then

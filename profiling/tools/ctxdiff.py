@@ -38,7 +38,7 @@ def ctx_diff(out, grown_only):
 
     rows = read_csv(os.path.join(out, "memprof_diff.csv"))
     if rows and "used_bytes_delta" in rows[0]:
-        got = [(r.get("path") or "(total)", _num(r.get("contexts_delta")),
+        got = [(r.get("path_names") or r.get("path") or "(total)", _num(r.get("contexts_delta")),
                 _num(r.get("total_bytes_delta")), _num(r.get("used_bytes_delta"))) for r in rows]
         got = [g for g in got if keep(g[1:])]
         got.sort(key=lambda g: (g[0] != "(total)", order(g)))
