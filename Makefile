@@ -2,6 +2,7 @@
 MODULE_big = memprof
 OBJS = \
 	src/boundary.o \
+	src/budget.o \
 	src/entry.o \
 	src/leakcheck.o \
 	src/pathfold.o \

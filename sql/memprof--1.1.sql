@@ -671,6 +671,41 @@ AS $$
 $$;
 COMMENT ON FUNCTION memprof_folded_pid(integer, text) IS 'another process''s tree as flame-graph lines (signals it; superuser unless granted)';
 
+/*==== the server's total and budget (the update from 1.0 creates them from
+ * this same text) ====*/
+CREATE FUNCTION memprof_server(OUT allocated_bytes bigint, OUT reserved_bytes bigint,
+                               OUT processes bigint, OUT budget_bytes bigint,
+                               OUT headroom_bytes bigint, OUT refusals bigint,
+                               OUT cancels bigint, OUT worst_overshoot_bytes bigint)
+AS 'MODULE_PATHNAME', 'memprof_server_fn'
+LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION memprof_server() IS
+'the server''s allocator total (live sum and reserved sum), memprof.max_total_memory, headroom, refusals and cancels';
+
+CREATE VIEW memprof_server_by_type AS
+    SELECT backend_type, count(*) AS processes, sum(allocated_bytes)::bigint AS allocated_bytes,
+           max(allocated_bytes) AS largest_bytes
+      FROM @extschema@.memprof_backends
+     WHERE allocated_bytes IS NOT NULL
+     GROUP BY backend_type;
+COMMENT ON VIEW memprof_server_by_type IS 'the server''s allocator total by backend type';
+
+CREATE VIEW memprof_top_consumers AS
+    SELECT b.pid, b.backend_type, b.usename, b.datname, b.allocated_bytes,
+           b.peak_allocated_bytes, a.query_id, a.query_start, a.state,
+           pg_catalog.left(a.query, 200) AS query
+      FROM @extschema@.memprof_backends b
+      LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
+     WHERE b.allocated_bytes IS NOT NULL
+     ORDER BY b.allocated_bytes DESC
+     LIMIT 20;
+COMMENT ON VIEW memprof_top_consumers IS
+'the 20 processes holding the most allocator memory, with their query id and statement start';
+
+REVOKE ALL ON memprof_server_by_type, memprof_top_consumers FROM PUBLIC;
+GRANT SELECT ON memprof_server_by_type, memprof_top_consumers TO pg_read_all_stats;
+/*==== end of the server's total and budget ====*/
+
 /*---- privileges of every function and procedure, in one place ----*/
 
 /*

@@ -5,6 +5,7 @@
  */
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
+#include "budget.hpp"
 #include "leakcheck.hpp"
 #include "publish.hpp"
 #include "remote.hpp"
@@ -639,6 +640,7 @@ MemprofXactCallback(XactEvent event, void *arg)
 	if (memprof::PublishDue(now))
 		memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
 	memprof::ForgetKeptSample(now);
+	memprof::InvokeHook(WARNING, []() { memprof::BudgetFlushLog(); });
 }
 
 void
@@ -703,6 +705,27 @@ _PG_init(void)
 								 "What a memory guard does when a limit is passed: warn or error.",
 								 NULL, &memprof::guard_action, memprof::GUARD_ERROR, actions,
 								 PGC_SUSET, 0, NULL, memprof::AssignGuardAction, NULL);
+	}
+
+	DefineCustomIntVariable("memprof.max_total_memory",
+							"Allocator bytes all counted processes together may hold; a client backend's allocation past it fails (0: no budget).",
+							NULL, &memprof::max_total_memory_kb, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, memprof::AssignBudget, NULL);
+	DefineCustomIntVariable("memprof.total_memory_warning",
+							"Logs once each time the server's allocator total passes this size (0: off).",
+							NULL, &memprof::total_memory_warning_kb, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, NULL, NULL);
+	{
+		static const struct config_enum_entry budget_actions[] = {
+			{"error", memprof::BUDGET_ERROR, false},
+			{"cancel_largest", memprof::BUDGET_CANCEL_LARGEST, false},
+			{nullptr, 0, false},
+		};
+
+		DefineCustomEnumVariable("memprof.budget_action",
+								 "What passing memprof.max_total_memory does: error (the allocating statement fails) or cancel_largest.",
+								 NULL, &memprof::budget_action, memprof::BUDGET_ERROR, budget_actions,
+								 PGC_SIGHUP, 0, NULL, NULL, NULL);
 	}
 
 	if (process_shared_preload_libraries_in_progress)

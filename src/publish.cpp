@@ -4,6 +4,7 @@
 #include "publish.hpp"
 #include "boundary.hpp"
 #include "remote.hpp"
+#include "budget.hpp"
 #include "stmttrack.hpp"
 
 #include <fcntl.h>
@@ -121,6 +122,7 @@ OnExit(int code, Datum arg)
 		ProcSummary empty;
 
 		memset(&empty, 0, sizeof(empty));
+		BudgetProcessExit();
 		alloc.live = &exit_live;
 		own_slot->live.held = 0;
 		own_slot->live.peak = 0;
@@ -151,6 +153,7 @@ EnsureProcessInit()
 	own_slot->live.held = alloc.held;
 	own_slot->live.peak = alloc.peak;
 	alloc.live = &own_slot->live;
+	BudgetProcessInit();
 	before_shmem_exit(OnExit, (Datum) 0);
 	return true;
 }

@@ -83,6 +83,11 @@ ShmemStartup()
 		shared->buffer_stride = BufferStride();
 		ConditionVariableInit(&shared->pool_cv);
 		pg_atomic_init_u64(&shared->next_request_id, 1);
+		pg_atomic_init_u64(&shared->budget_reserved, 0);
+		pg_atomic_init_u64(&shared->budget_refusals, 0);
+		pg_atomic_init_u64(&shared->budget_cancels, 0);
+		pg_atomic_init_u64(&shared->budget_last_cancel, 0);
+		pg_atomic_init_u32(&shared->budget_warned, 0);
 		for (uint32 i = 0; i < shared->nslots; i++)
 		{
 			pg_atomic_init_u32(&SlotAt(i)->changecount, 0);

@@ -141,6 +141,12 @@ struct SharedState
 	Size		buffer_stride;
 	ConditionVariable pool_cv;	/* a buffer became free */
 	pg_atomic_uint64 next_request_id;
+	/* the server's memory budget (budget.cpp) */
+	pg_atomic_uint64 budget_reserved;	/* bytes reserved by all counted processes */
+	pg_atomic_uint64 budget_refusals;
+	pg_atomic_uint64 budget_cancels;
+	pg_atomic_uint64 budget_last_cancel;	/* TimestampTz of the last cancel */
+	pg_atomic_uint32 budget_warned;	/* over memprof.total_memory_warning */
 };
 
 /* GUCs, PGC_POSTMASTER */

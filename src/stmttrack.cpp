@@ -12,7 +12,9 @@
 #include "stmttrack.hpp"
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
+#include "budget.hpp"
 #include "fingerprint.hpp"
+#include "publish.hpp"
 #include "shmem.hpp"
 #include "walker.hpp"
 
@@ -49,6 +51,7 @@ bool		guards_apply = false;	/* this process may be refused (client backend) */
 struct Refusal
 {
 	bool		pending;
+	bool		budget;			/* the server's budget (then figure is the total) */
 	bool		backend;		/* which limit: backend or statement */
 	int64		figure;			/* what the process or statement would have held */
 	int64		limit;
@@ -129,6 +132,7 @@ LargestContexts(char *buf, size_t len)
 
 struct GuardText
 {
+	int			sqlstate;
 	char		msg[256];
 	char		detail[512];
 	char		hint[256];
@@ -138,13 +142,28 @@ struct GuardText
 void
 FormatGuard(const Refusal &r, GuardText &t)
 {
-	char		fig[32], lim[32], req[32], largest[400];
+	char		fig[32], lim[32], req[32], own[32], largest[400];
 
-	t.guc = r.backend ? "memprof.max_backend_memory" : "memprof.max_statement_memory";
 	PrettySize(r.figure, fig, sizeof(fig));
 	PrettySize(r.limit, lim, sizeof(lim));
 	PrettySize(r.request, req, sizeof(req));
 	LargestContexts(largest, sizeof(largest));
+	if (r.budget)
+	{
+		t.sqlstate = ERRCODE_OUT_OF_MEMORY;
+		t.guc = "memprof.max_total_memory";
+		PrettySize(alloc.held, own, sizeof(own));
+		snprintf(t.msg, sizeof(t.msg), "server memory budget exceeded: total %s would pass %s (%s)",
+				 fig, t.guc, lim);
+		snprintf(t.detail, sizeof(t.detail),
+				 "This backend holds %s; a request for %s was refused. Largest contexts here: %s.",
+				 own, req, largest);
+		snprintf(t.hint, sizeof(t.hint),
+				 "Raise %s, or run this when other sessions hold less memory.", t.guc);
+		return;
+	}
+	t.sqlstate = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+	t.guc = r.backend ? "memprof.max_backend_memory" : "memprof.max_statement_memory";
 	snprintf(t.msg, sizeof(t.msg), "%s memory %s exceeds %s (%s)",
 			 r.backend ? "backend" : "statement", fig, t.guc, lim);
 	snprintf(t.detail, sizeof(t.detail),
@@ -160,9 +179,8 @@ FormatGuard(const Refusal &r, GuardText &t)
 bool
 Refuse(int64_t request)
 {
-	if (!guards_apply || CritSectionCount > 0 || InterruptHoldoffCount > 0 ||
-		proc_exit_inprogress)
-		return false;
+	bool		refusable = guards_apply && CritSectionCount == 0 && InterruptHoldoffCount == 0 &&
+		!proc_exit_inprogress;
 
 	/*
 	 * While a refusal is on its way to becoming an error, keep refusing
@@ -170,12 +188,29 @@ Refuse(int64_t request)
 	 * size down to 1 MB and tries again), but let the small allocations of
 	 * error processing itself through.
 	 */
-	if (refusal.pending)
+	if (refusable && refusal.pending)
 		return request >= kRetryFloor;
+
+	/* the server's total: reserve more when the block passes the reservation */
+	if (alloc.release_at != INT64_MIN && alloc.held + request > alloc.reserved)
+	{
+		int64		total, budget;
+
+		if (BudgetReserve(request, refusable, total, budget))
+		{
+			refusal = Refusal{true, true, false, total, budget, request};
+			return true;
+		}
+		if (alloc.held + request <= alloc.limit_at)
+			return false;
+	}
+	if (!refusable)
+		return false;
 
 	Refusal		r;
 
 	r.pending = true;
+	r.budget = false;
 	r.request = request;
 	if (alloc.backend_limit > 0 && alloc.held + request > alloc.backend_limit)
 	{
@@ -198,7 +233,8 @@ Refuse(int64_t request)
 			warned = true;
 			warning = r;
 		}
-		alloc.limit_at = INT64_MAX;	/* until the next window */
+		/* until the next window; the reservation still bounds it */
+		alloc.limit_at = alloc.release_at != INT64_MIN ? alloc.reserved : INT64_MAX;
 		return false;
 	}
 	refusal = r;
@@ -217,7 +253,7 @@ GuardErrorCallback(void *arg)
 
 	FormatGuard(refusal, t);
 	refusal.pending = false;
-	errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED);
+	errcode(t.sqlstate);
 	errmsg_internal("%s", t.msg);
 	errdetail_internal("%s", t.detail);
 	errhint("%s", t.hint);
@@ -281,6 +317,8 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 	if (held < 0)
 		held = 0;
 
+	BudgetFlushLog();
+
 	bool		log = log_min_statement_memory_kb >= 0 && !worker &&
 		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024;
 	bool		record = track_statements && shared != nullptr;
@@ -298,7 +336,7 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 
 		FormatGuard(w, t);
 		ereport(WARNING,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				(errcode(t.sqlstate),
 				 errmsg_internal("%s", t.msg),
 				 errdetail_internal("%s", t.detail)));
 	}
@@ -349,7 +387,12 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 	{
 		top_qd = qd;
 		if (IsParallelWorker())
+		{
+			/* counted in the server's total from its start, not its end */
+			if (!ProcessInitDone())
+				InvokeHook(WARNING, []() { EnsureProcessInit(); });
 			OpenWindow();		/* a worker's window is its executor run */
+		}
 	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
@@ -500,7 +543,7 @@ RewriteGuardErrorForLog(ErrorData *edata)
 
 	FormatGuard(refusal, t);
 	refusal.pending = false;
-	edata->sqlerrcode = ERRCODE_CONFIGURATION_LIMIT_EXCEEDED;
+	edata->sqlerrcode = t.sqlstate;
 	edata->message = MemoryContextStrdup(ErrorContext, t.msg);
 	edata->detail = MemoryContextStrdup(ErrorContext, t.detail);
 	edata->hint = MemoryContextStrdup(ErrorContext, t.hint);

@@ -16,7 +16,9 @@
 #   tpcb-like    pgbench's TPC-B-like transaction (7 statements each), N/7 of them
 # Configurations: memprof not loaded; preloaded with
 # memprof.track_statements = off; preloaded (tracking on, the default);
-# pg_stat_statements alone; pg_stat_statements and memprof.
+# pg_stat_statements alone; pg_stat_statements and memprof; tracking on with
+# a server budget (memprof.max_total_memory = 100GB, never reached: the
+# admission path's cost).
 #
 # memprof.publish_interval = -1 in the memprof configurations: a process's
 # summary is published at most once a second, a cost per second, not per
@@ -107,7 +109,7 @@ run_config() {
 }
 
 # CONFIGS limits the run, e.g. CONFIGS="notloaded off"
-CONFIGS=${CONFIGS:-notloaded off on pgss pgss_on}
+CONFIGS=${CONFIGS:-notloaded off on pgss pgss_on budget}
 for c in $CONFIGS; do
 	case $c in
 	notloaded) run_config notloaded "" ;;
@@ -115,15 +117,16 @@ for c in $CONFIGS; do
 	on) run_config on memprof memprof.publish_interval=-1 ;;
 	pgss) run_config pgss pg_stat_statements ;;
 	pgss_on) run_config pgss_on "pg_stat_statements,memprof" memprof.publish_interval=-1 ;;
+	budget) run_config budget memprof memprof.publish_interval=-1 memprof.max_total_memory=100GB ;;
 	esac
 done
-for c in notloaded off on pgss pgss_on; do
+for c in notloaded off on pgss pgss_on budget; do
 	for w in select-only tpcb-like; do
 		[ -n "${result[$c,$w]:-}" ] || result[$c,$w]=0
 	done
 done
 
-pct() { python3 -c "print(f'{($1 - $2) * 100.0 / $2:+.2f}%')"; }
+pct() { python3 -c "print(f'{($1 - $2) * 100.0 / $2:+.2f}%' if $2 else 'n/a')"; }
 echo
 echo "instructions per statement inside the serving backend ($N statements, callgrind, $(date -u +%Y-%m-%d))"
 printf '%-44s %14s %14s\n' "configuration" "select-only" "tpcb-like"
@@ -135,5 +138,7 @@ row "memprof, tracking on" "${result[on,select-only]} ($(pct "${result[on,select
 	"${result[on,tpcb-like]} ($(pct "${result[on,tpcb-like]}" "${result[notloaded,tpcb-like]}"))"
 row "pg_stat_statements alone" "${result[pgss,select-only]} ($(pct "${result[pgss,select-only]}" "${result[notloaded,select-only]}"))" \
 	"${result[pgss,tpcb-like]} ($(pct "${result[pgss,tpcb-like]}" "${result[notloaded,tpcb-like]}"))"
+row "memprof, tracking on, 100GB budget (vs on)" "${result[budget,select-only]} ($(pct "${result[budget,select-only]}" "${result[on,select-only]}"))" \
+	"${result[budget,tpcb-like]} ($(pct "${result[budget,tpcb-like]}" "${result[on,tpcb-like]}"))"
 row "pg_stat_statements + memprof (vs pgss)" "${result[pgss_on,select-only]} ($(pct "${result[pgss_on,select-only]}" "${result[pgss,select-only]}"))" \
 	"${result[pgss_on,tpcb-like]} ($(pct "${result[pgss_on,tpcb-like]}" "${result[pgss,tpcb-like]}"))"

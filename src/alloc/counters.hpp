@@ -50,6 +50,14 @@ struct AllocCounters
 	int64_t		stmt_limit;		/* memprof.max_statement_memory in bytes, 0: none */
 	int64_t		backend_limit;	/* memprof.max_backend_memory in bytes, 0: none */
 	LiveAlloc  *live;			/* own slot in shared memory, or a local dummy */
+	/*
+	 * The server total (budget.cpp): bytes this process reserved from the
+	 * shared sum, always at least held once the process counts in it; more
+	 * is reserved (slow path, through limit_at) when held would pass it, and
+	 * given back when held falls below release_at.
+	 */
+	int64_t		reserved;
+	int64_t		release_at;		/* INT64_MIN: not counted in the server total */
 };
 
 extern AllocCounters alloc;
@@ -85,6 +93,8 @@ UpdateLimit()
 		at = alloc.low + alloc.stmt_limit;
 	if (alloc.backend_limit > 0 && alloc.backend_limit < at)
 		at = alloc.backend_limit;
+	if (alloc.release_at != INT64_MIN && alloc.reserved < at)
+		at = alloc.reserved;
 	alloc.limit_at = at;
 }
 
@@ -109,5 +119,9 @@ RestartProcessPeak()
 /* The refusal hook: set by the guards, consulted when held would pass limit_at. */
 using RefuseFn = bool (*)(int64_t request);
 extern RefuseFn refuse_hook;
+
+/* Called when held falls below release_at (budget.cpp gives reservation back). */
+using ReleaseFn = void (*)();
+extern ReleaseFn release_hook;
 
 }								/* namespace memprof */

@@ -58,9 +58,10 @@ LiveAlloc	dummy_live;
 
 }								/* namespace */
 
-AllocCounters alloc = {0, 0, 0, 0, INT64_MAX, 0, 0, &dummy_live};
+AllocCounters alloc = {0, 0, 0, 0, INT64_MAX, 0, 0, &dummy_live, 0, INT64_MIN};
 InterceptState intercept_state = InterceptState::NotLoaded;
 RefuseFn	refuse_hook = nullptr;
+ReleaseFn	release_hook = nullptr;
 
 namespace {
 
@@ -120,6 +121,8 @@ Sub(size_t n)
 			UpdateLimit();
 	}
 	alloc.live->held = h;
+	if (__builtin_expect(h < alloc.release_at, 0) && release_hook != nullptr)
+		release_hook();
 }
 
 extern "C" void *

@@ -19,6 +19,8 @@ CREATE FUNCTION memprof_test_burst(bytes bigint) RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION memprof_test_child_burst(bytes bigint, chunk bigint DEFAULT 1048576) RETURNS bigint
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+CREATE FUNCTION memprof_test_hold(bytes bigint, seconds float8) RETURNS bigint
+AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION memprof_test_tree(n integer, shape text) RETURNS integer
 AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 CREATE FUNCTION memprof_test_tree_drop() RETURNS boolean

@@ -397,6 +397,38 @@ DeleteTree(MemoryContext root)
 }
 
 /*
+ * memprof_test_hold(bytes, seconds): allocates bytes in a child context in
+ * chunks of 1 MB (touched), holds them for seconds (interruptible: a cancel
+ * ends it), then deletes the child.
+ */
+MEMPROF_FUNCTION(memprof_test_hold)
+{
+	int64		bytes = PG_GETARG_INT64(0);
+	double		seconds = PG_GETARG_FLOAT8(1);
+
+	if (bytes <= 0 || seconds < 0 || seconds > 3600)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "bytes must be positive and seconds between 0 and 3600");
+	MemoryContext child = AllocSetContextCreate(CurrentMemoryContext, "memprof_test hold",
+												ALLOCSET_DEFAULT_SIZES);
+
+	for (int64 done = 0; done < bytes; done += 1024 * 1024)
+	{
+		Size		n = static_cast<Size>(std::min<int64>(1024 * 1024, bytes - done));
+		char	   *p = static_cast<char *>(MemoryContextAlloc(child, n));
+
+		memset(p, 0x5a, n);
+	}
+	for (long waited = 0; waited < static_cast<long>(seconds * 1000); waited += 10)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(10000L);
+	}
+	MemoryContextDelete(child);
+	PG_RETURN_INT64(bytes);
+}
+
+/*
  * memprof_test_tree(n, shape): n contexts under "memprof_test tree",
  * either a chain n deep ('deep') or n siblings ('wide').
  */

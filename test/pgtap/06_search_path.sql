@@ -124,6 +124,7 @@ INSERT INTO memprof_trojan_calls VALUES
     ('memprof_statements_reset()', 'SELECT %1$s.memprof_statements_reset()'),
     ('memprof_statements_info()', 'SELECT %1$s.memprof_statements_info()'),
     ('memprof_allocator()', 'SELECT %1$s.memprof_allocator()'),
+    ('memprof_server()', 'SELECT %1$s.memprof_server()'),
     ('memprof_fold(text[],bigint)', $$SELECT %1$s.memprof_fold('{a,b;c}'::text[], 5)$$),
     ('memprof_fold_pick(text,bigint,bigint)', $$SELECT %1$s.memprof_fold_pick('used_bytes', 1, 2)$$),
     ('memprof_folded(text)', $$SELECT %1$s.memprof_folded('total_bytes')$$),
