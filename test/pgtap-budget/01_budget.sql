@@ -17,7 +17,7 @@ CREATE TEMP TABLE pids AS
 CREATE FUNCTION pg_temp.set_sighup(setting text, value text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM dblink_exec('w', format('ALTER SYSTEM SET %s = %L', setting, value));
-    PERFORM dblink_exec('w', 'SELECT pg_reload_conf()');
+    PERFORM pg_reload_conf();
     PERFORM pg_sleep(0.3);
 END $$;
 
@@ -48,6 +48,8 @@ CREATE TEMP TABLE outcome AS
     SELECT name, (SELECT x FROM dblink_get_result(name, false) AS t(x text)) AS result,
            dblink_error_message(name) AS error
       FROM pids;
+-- the end of each connection's results
+SELECT count(*) FROM pids, LATERAL dblink_get_result(name, false) AS t(x text);
 SELECT diag(format('%s: %s %s', name, coalesce(result, '-'), error)) FROM outcome ORDER BY name;
 SELECT diag(format('%s samples; most reserved %s, most held %s', count(*), max(reserved), max(allocated))) FROM samples;
 SELECT cmp_ok((SELECT count(*) FROM outcome WHERE error LIKE '%server memory budget exceeded%memprof.max_total_memory%'),
@@ -99,6 +101,8 @@ CREATE TEMP TABLE par_seen (workers bigint);
 DO $$
 BEGIN
     FOR i IN 1..1000 LOOP
+        -- pg_stat_activity is cached for the transaction unless cleared
+        PERFORM pg_stat_clear_snapshot();
         INSERT INTO par_seen SELECT coalesce(sum(processes), 0) FROM memprof_server_by_type
                               WHERE backend_type = 'parallel worker';
         EXIT WHEN dblink_is_busy('b1') = 0;
@@ -118,7 +122,7 @@ SELECT throws_ok($$SELECT dblink_exec('w', 'ALTER SYSTEM SET memprof.budget_acti
 
 SELECT dblink_exec('w', 'ALTER SYSTEM RESET memprof.max_total_memory');
 SELECT dblink_exec('w', 'ALTER SYSTEM RESET memprof.budget_action');
-SELECT dblink_exec('w', 'SELECT pg_reload_conf()');
+SELECT pg_reload_conf();
 SELECT dblink_disconnect(c) FROM unnest(ARRAY['w', 'b1', 'b2', 'b3', 'b4']) c;
 SELECT * FROM finish();
 ROLLBACK;
