@@ -292,6 +292,25 @@ BEGIN
             GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE,
                                     err_msg = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL;
         END;
+        IF NOT failed THEN
+            COMMIT;
+            -- warm-up iterations snapshot too (the snapshot code's own caches
+            -- then settle before measuring); those are dropped at the end.
+            -- A cancel or an error here ends the run like one in sql.
+            BEGIN
+                IF i OPERATOR(pg_catalog.>) warmup THEN
+                    snap := @extschema@.memprof_leak_xact_snapshot(run_label, run_id);
+                ELSE
+                    snap := @extschema@.memprof_leak_xact_snapshot(
+                                run_label OPERATOR(pg_catalog.||) ' (warm-up)', run_id);
+                    warm := pg_catalog.array_append(warm, snap);
+                END IF;
+            EXCEPTION WHEN OTHERS OR query_canceled THEN
+                failed := true;
+                GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE,
+                                        err_msg = MESSAGE_TEXT, err_detail = PG_EXCEPTION_DETAIL;
+            END;
+        END IF;
         IF failed THEN
             -- nothing half-recorded: the snapshots this run took go
             PERFORM @extschema@.memprof_snapshot_drop(t.id)
@@ -305,16 +324,6 @@ BEGIN
                     i, total, err_msg
                     USING ERRCODE = err_state, DETAIL = err_detail;
             END IF;
-        END IF;
-        COMMIT;
-        -- warm-up iterations snapshot too (the snapshot code's own caches
-        -- then settle before measuring); those are dropped at the end
-        IF i OPERATOR(pg_catalog.>) warmup THEN
-            snap := @extschema@.memprof_leak_xact_snapshot(run_label, run_id);
-        ELSE
-            snap := @extschema@.memprof_leak_xact_snapshot(
-                        run_label OPERATOR(pg_catalog.||) ' (warm-up)', run_id);
-            warm := pg_catalog.array_append(warm, snap);
         END IF;
         IF run_id IS NULL THEN
             run_id := snap;
