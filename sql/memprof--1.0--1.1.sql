@@ -39,6 +39,30 @@ CREATE INDEX memprof_snapshot_header_run_id_idx ON memprof_snapshot_header (run_
     WHERE run_id IS NOT NULL;
 ALTER TABLE memprof_snapshot_context RENAME COLUMN level TO depth;
 ALTER TABLE memprof_snapshot_context RENAME COLUMN nblocks TO total_nblocks;
+-- From PostgreSQL 18 on, NOT NULL constraints are named objects, named after
+-- the column when created; a renamed column keeps the old name.  Give them
+-- the names a fresh 1.1 install has (on older versions there are none).
+DO $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN
+        SELECT n.conname, n.conrelid::pg_catalog.regclass AS rel,
+               r.relname OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) a.attname
+                   OPERATOR(pg_catalog.||) '_not_null' AS wanted
+          FROM pg_catalog.pg_constraint n
+          JOIN pg_catalog.pg_class r ON r.oid OPERATOR(pg_catalog.=) n.conrelid
+          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) n.conrelid
+                                        AND a.attnum OPERATOR(pg_catalog.=) n.conkey[1]
+         WHERE n.contype OPERATOR(pg_catalog.=) 'n'
+           AND n.conrelid OPERATOR(pg_catalog.=) ANY (ARRAY['@extschema@.memprof_snapshot_header'::pg_catalog.regclass,
+                                                           '@extschema@.memprof_snapshot_context'::pg_catalog.regclass])
+    LOOP
+        IF c.conname OPERATOR(pg_catalog.<>) c.wanted THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', c.rel, c.conname, c.wanted);
+        END IF;
+    END LOOP;
+END $$;
 
 -- the id sequence's position is dumped too (a restored database would
 -- otherwise number new snapshots from 1 again)

@@ -235,7 +235,7 @@ CREATE FUNCTION pg_temp.maint_peak(q text) RETURNS bigint LANGUAGE sql AS $$
     SELECT max_peak_bytes FROM memprof_statements WHERE query = q AND datname = 'memprof_tap_maint'
 $$;
 SELECT dblink_exec('m', 'CREATE TABLE mp_big AS SELECT g AS id, md5(g::text) AS t FROM generate_series(1, 300000) g');
-SELECT dblink_exec('m', 'SET maintenance_work_mem = ''512MB''');
+SELECT dblink_exec('m', 'SET maintenance_work_mem = ''512MB''; SET max_parallel_maintenance_workers = 0');
 SELECT dblink_exec('m', 'CREATE INDEX CONCURRENTLY mp_big_t ON mp_big (t)');
 CREATE TEMP TABLE maint AS
     SELECT * FROM dblink('m', 'SELECT pg_relation_size(''mp_big_t''), pg_relation_size(''mp_big'')') AS t(idx bigint, tbl bigint);
