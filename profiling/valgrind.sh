@@ -132,7 +132,7 @@ if [ "$PLANT" = 1 ]; then
 	rm -rf "$OUT/probe"
 	mkdir -p "$OUT/probe"
 	chmod 755 "$OUT/probe"
-	gcc -O0 -g -fPIC -shared -I"$(pg_config --includedir-server)" \
+	gcc -O0 -g -fPIC -shared -I"$("${PG_CONFIG:-pg_config}" --includedir-server)" \
 		-o "$OUT/probe/memprof_vgprobe.so" "$PROF_DIR/valgrind/probe/memprof_vgprobe.c" \
 		>"$OUT/probe/build.log" 2>&1 || { cat "$OUT/probe/build.log" >&2; prof_die "could not build the probe"; }
 	chmod 755 "$OUT/probe/memprof_vgprobe.so"

@@ -21,6 +21,7 @@ namespace memprof {
 int			max_total_memory_kb = 0;
 int			total_memory_warning_kb = 0;
 int			budget_action = BUDGET_ERROR;
+bool		budget_log_pending = false;
 
 namespace {
 
@@ -138,6 +139,7 @@ BudgetReserve(int64 request, bool refusable, int64 &total_out, int64 &limit_out)
 		if (pg_atomic_compare_exchange_u32(&shared->budget_warned, &expected, 1))
 		{
 			log_warning = true;
+			budget_log_pending = true;
 			warning_total = total;
 		}
 	}
@@ -160,6 +162,7 @@ BudgetReserve(int64 request, bool refusable, int64 &total_out, int64 &limit_out)
 					kill(victim, SIGINT);
 					pg_atomic_fetch_add_u64(&shared->budget_cancels, 1);
 					log_cancel = true;
+					budget_log_pending = true;
 					cancelled_pid = victim;
 					cancelled_held = victim_held;
 					cancel_total = total;
@@ -185,8 +188,9 @@ BudgetReserve(int64 request, bool refusable, int64 &total_out, int64 &limit_out)
 }
 
 void
-BudgetFlushLog()
+BudgetWriteLog()
 {
+	budget_log_pending = false;
 	if (!log_cancel && !log_warning)
 		return;
 

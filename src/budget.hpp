@@ -62,6 +62,14 @@ void		BudgetProcessExit();
 bool		BudgetReserve(int64 request, bool refusable, int64 &total, int64 &limit);
 
 /* Log lines decided inside the allocator, written at a safe point. */
-void		BudgetFlushLog();
+extern bool budget_log_pending;
+void		BudgetWriteLog();
+
+inline void
+BudgetFlushLog()
+{
+	if (budget_log_pending)
+		BudgetWriteLog();
+}
 
 }								/* namespace memprof */

@@ -640,7 +640,8 @@ MemprofXactCallback(XactEvent event, void *arg)
 	if (memprof::PublishDue(now))
 		memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
 	memprof::ForgetKeptSample(now);
-	memprof::InvokeHook(WARNING, []() { memprof::BudgetFlushLog(); });
+	if (memprof::budget_log_pending)
+		memprof::InvokeHook(WARNING, []() { memprof::BudgetWriteLog(); });
 }
 
 void

@@ -435,7 +435,18 @@ MemprofExecutorFinish(QueryDesc *qd)
 void
 MemprofExecutorEnd(QueryDesc *qd)
 {
-	bool		record = (top == nullptr && qd == top_qd && Active());
+	if (qd != top_qd || top != nullptr || !Active())
+	{
+		if (qd == top_qd)
+			top_qd = nullptr;
+		if (prev_ExecutorEnd)
+			prev_ExecutorEnd(qd);
+		else
+			standard_ExecutorEnd(qd);
+		return;
+	}
+
+	/* the top-level statement: its text and id outlive the executor state */
 	const char *source = qd->sourceText;
 	int			location = qd->plannedstmt->stmt_location;
 	int			len = qd->plannedstmt->stmt_len;
@@ -443,14 +454,13 @@ MemprofExecutorEnd(QueryDesc *qd)
 	bool		explain_only = (qd->estate != nullptr &&
 								(qd->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
 
-	if (qd == top_qd)
-		top_qd = nullptr;
+	top_qd = nullptr;
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(qd);
 	else
 		standard_ExecutorEnd(qd);
 	/* after the executor's state is freed: "held" is what outlives it */
-	if (record && !explain_only)
+	if (!explain_only)
 		Finish(source, location, len, queryid, IsParallelWorker(), false);
 }
 

@@ -9,9 +9,9 @@ SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', cur
                       current_setting('port'), current_setting('unix_socket_directories')));
 SELECT memprof_statements_reset() >= 0 AS reset;
 -- one statement run often, so that it is never the least used
-DO $$ BEGIN FOR i IN 1..50 LOOP PERFORM dblink_exec('s', 'SELECT 1 AS busy_statement'); END LOOP; END $$;
+DO $$ BEGIN FOR i IN 1..50 LOOP PERFORM * FROM dblink('s', 'SELECT 1 AS busy_statement') AS t(x int); END LOOP; END $$;
 -- 300 distinct top-level statements (distinct texts, not only constants)
-DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM dblink_exec('s', format('SELECT 1 AS c%s', i)); END LOOP; END $$;
+DO $$ BEGIN FOR i IN 1..300 LOOP PERFORM * FROM dblink('s', format('SELECT 1 AS c%s', i)) AS t(x int); END LOOP; END $$;
 SELECT cmp_ok((SELECT entries FROM memprof_statements_info()), '<=', 100::bigint,
               'the table holds at most memprof.max_statements entries after 300 distinct statements');
 SELECT cmp_ok((SELECT dealloc FROM memprof_statements_info()), '>', 0::bigint, 'evictions are counted in dealloc');
