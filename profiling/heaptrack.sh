@@ -87,7 +87,7 @@ rm -f "$OUT"/heaptrack.postgres.*.zst "$OUT"/heaptrack*.txt "$OUT"/ctx_*.csv "$O
 	"$OUT"/session.pid "$OUT"/.feed "$OUT"/report.md
 HAS_SNAPSHOT=0; prof_has_snapshot && HAS_SNAPSHOT=1
 
-# ---- the session: psql reading a FIFO we write to ----
+# ---- the session: psql reading a FIFO this script writes to ----
 mkfifo "$OUT/.feed"
 "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "$PROF_DB" \
 	<"$OUT/.feed" >"$OUT/session.out" 2>"$OUT/session.err" &

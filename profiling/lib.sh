@@ -13,7 +13,7 @@
 #   prof_start_cluster   a throwaway cluster (own port, own socket directory
 #                        under /tmp, as the postgres OS user, memprof
 #                        preloaded) or the given one; our own database in it
-#   prof_cleanup         everything we started, stopped; run from the traps
+#   prof_cleanup         everything this script started, stopped; run from the traps
 #                        prof_traps installs (INT TERM EXIT)
 #   prof_psql            psql against our database
 #   prof_has_backends / prof_has_snapshot   the optional memprof features
@@ -33,9 +33,9 @@ PROF_WORKLOAD=""        # --workload FILE
 PROF_OUT=""             # --out DIR
 PROF_KEEP_CLUSTER=0     # --keep-cluster: leave the throwaway cluster's files (stopped)
 PROF_BUILD=0            # --build: build and install memprof first (test/lib.sh build_install)
-PROF_CLUSTER_DIR=""     # the throwaway cluster, when we own one
+PROF_CLUSTER_DIR=""     # the throwaway cluster, when this script owns one
 PROF_DB=""              # our database (created, dropped at the end)
-PROF_PIDS=()            # background processes we started, stopped by prof_cleanup
+PROF_PIDS=()            # background processes started here, stopped by prof_cleanup
 PROF_CLEANUP_HOOKS=()   # extra cleanup commands (functions), run first
 PROF_CLEANED=0
 

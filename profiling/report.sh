@@ -123,7 +123,7 @@ if [ -z "$HOST" ] && is_int "$PID_ARG"; then
 	die "--pid N names a process of a running server: give its --host and --port"
 fi
 
-# ---- what we start, and its end ----
+# ---- what this script starts, and its end ----
 CLUSTER=
 WORKLOAD_PID=
 CHILD=

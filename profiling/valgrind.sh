@@ -183,7 +183,7 @@ vg_stop() {
 	[ -n "$pm" ] && kill -KILL "$pm" 2>/dev/null
 	return 0
 }
-# with --datadir the database we created lives in someone's cluster: drop
+# with --datadir the database created here lives in someone's cluster: drop
 # it while the server is still up (the throwaway cluster just goes away)
 vg_drop_db() {
 	[ -n "$PROF_DB" ] && [ -z "$PROF_CLUSTER_DIR" ] && [ -f "$DATADIR/postmaster.pid" ] || return 0

@@ -56,7 +56,7 @@ struct WireRow
 
 /*---- target-side state (this process as the one asked) ----*/
 
-/* How deep we are inside reports we keep out of the log. */
+/* How deep this process is inside reports kept out of the log. */
 int			suppress_depth = 0;
 /* fetch signals of ours already counted */
 uint64		signals_seen = 0;

@@ -69,6 +69,30 @@ Active()
 	return InterceptStatus() == InterceptState::Active;
 }
 
+/*
+ * Whether statements need the hooks at all: recording, the log line, or a
+ * limit that can refuse (the guards, the server budget).  When none is on,
+ * the hooks only pass through, and the window is opened afresh when one is
+ * switched on.
+ */
+bool		was_wanted = false;
+
+inline bool
+Wanted()
+{
+	bool		w = Active() &&
+		(track_statements || log_min_statement_memory_kb >= 0 || alloc.stmt_limit > 0 ||
+		 alloc.backend_limit > 0 || max_total_memory_kb > 0);
+
+	if (w != was_wanted)
+	{
+		if (w)
+			OpenWindow();
+		was_wanted = w;
+	}
+	return w;
+}
+
 bool
 FrameLive()
 {
@@ -383,16 +407,14 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 	 * a guard's refusal in it reaches the client through the emit_log_hook
 	 * rewrite (a top-level start) or an enclosing frame (a nested one).
 	 */
-	if (top == nullptr)
+	/* a parallel worker counts in the server's total from its start */
+	if (IsParallelWorker() && !ProcessInitDone())
+		InvokeHook(WARNING, []() { EnsureProcessInit(); });
+	if (top == nullptr && Wanted())
 	{
 		top_qd = qd;
 		if (IsParallelWorker())
-		{
-			/* counted in the server's total from its start, not its end */
-			if (!ProcessInitDone())
-				InvokeHook(WARNING, []() { EnsureProcessInit(); });
 			OpenWindow();		/* a worker's window is its executor run */
-		}
 	}
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(qd, eflags);
@@ -404,7 +426,7 @@ void
 MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
 {
 	Frame		f;
-	bool		outer = (top == nullptr);
+	bool		outer = (top == nullptr && Wanted());
 
 	if (outer)
 		PushFrame(f);
@@ -420,7 +442,7 @@ void
 MemprofExecutorFinish(QueryDesc *qd)
 {
 	Frame		f;
-	bool		outer = (top == nullptr);
+	bool		outer = (top == nullptr && Wanted());
 
 	if (outer)
 		PushFrame(f);
@@ -435,7 +457,7 @@ MemprofExecutorFinish(QueryDesc *qd)
 void
 MemprofExecutorEnd(QueryDesc *qd)
 {
-	if (qd != top_qd || top != nullptr || !Active())
+	if (qd != top_qd || top != nullptr || !Wanted())
 	{
 		if (qd == top_qd)
 			top_qd = nullptr;
@@ -474,7 +496,7 @@ MemprofProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	/* EXECUTE runs a plan through the executor: that is the statement */
 	bool		passthrough = IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
 		IsA(parsetree, DeallocateStmt);
-	bool		outer = (top == nullptr && !passthrough);
+	bool		outer = (top == nullptr && !passthrough && Wanted());
 	Frame		f;
 	int			location = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
@@ -491,8 +513,7 @@ MemprofProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	if (outer)
 	{
 		PopFrame(f);
-		if (Active())
-			Finish(queryString, location, len, queryid, false, true);
+		Finish(queryString, location, len, queryid, false, true);
 	}
 }
 
