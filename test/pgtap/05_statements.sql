@@ -5,7 +5,7 @@
 -- sampled live from this session (memprof_backend_contexts, a walk of the
 -- target's tree), EXPLAIN ANALYZE's memory lines, and core's relation sizes.
 BEGIN;
-SELECT plan(52);
+SELECT plan(53);
 CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', current_database(),
                       current_setting('port'), current_setting('unix_socket_directories')));
@@ -275,6 +275,15 @@ SELECT dblink_send_query('s', 'SELECT pg_sleep(1.5)');
 SELECT pg_sleep(0.3);
 SELECT cmp_ok((SELECT allocated_bytes FROM memprof_backends WHERE pid = (SELECT pid FROM target)), '>=', 50000000::bigint,
               'memprof_backends shows the sleeping backend''s 50 MB live');
+-- witness: the kernel's count of the same process's anonymous resident
+-- memory (/proc/<pid>/status RssAnon, read by the view at the same moment).
+-- It is an upper bound: malloc keeps memory freed by earlier statements of
+-- the session resident, so only "not more than the kernel sees" is checked.
+SELECT diag(format('live: allocated %s bytes; /proc RssAnon %s bytes', allocated_bytes, anon_bytes))
+  FROM memprof_backends WHERE pid = (SELECT pid FROM target);
+SELECT ok((SELECT anon_bytes >= 50000000 AND allocated_bytes <= anon_bytes + 8388608
+             FROM memprof_backends WHERE pid = (SELECT pid FROM target)),
+          'the kernel sees those 50 MB too, and the live figure is not more than its RssAnon (+ 8 MB)');
 SELECT * FROM dblink_get_result('s') AS t(x text);
 SELECT * FROM dblink_get_result('s') AS t(x text);
 SELECT * FROM dblink('s', 'SELECT memprof_test_leak_free()') AS t(b boolean);
