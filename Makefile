@@ -19,7 +19,7 @@ OBJS = \
 	src/walker.o
 
 EXTENSION = memprof
-DATA = sql/memprof--1.0.sql sql/memprof--1.1.sql sql/memprof--1.0--1.1.sql
+DATA = sql/memprof--1.0.sql sql/memprof--1.2.sql sql/memprof--1.0--1.1.sql sql/memprof--1.1--1.2.sql
 PGFILEDESC = "memprof - memory contexts of every PostgreSQL process"
 
 # pg_regress: every sql/*.sql except the install script, in name order.

@@ -14,7 +14,7 @@
  *
  * Stored snapshots stay: the tables' columns are renamed, never dropped.
  * Views and functions whose columns or arguments change are dropped and
- * created again exactly as in memprof--1.1.sql; memprof_backends and
+ * created again exactly as version 1.1 defines them; memprof_backends and
  * memprof_statements are recreated with their new columns, and
  * memprof_backend_history does not change.
  */

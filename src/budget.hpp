@@ -31,6 +31,7 @@
  */
 #pragma once
 
+#include "hidden.hpp"
 #include "pg.hpp"
 
 namespace memprof {
@@ -38,7 +39,7 @@ namespace memprof {
 constexpr int64 kChunk = 1024 * 1024;
 
 /* GUCs (PGC_SIGHUP) */
-extern int	max_total_memory_kb;	/* 0: no budget */
+extern int	max_total_memory_kb MEMPROF_HIDDEN;	/* 0: no budget */
 extern int	total_memory_warning_kb;	/* 0: no warning */
 extern int	budget_action;			/* BudgetAction */
 
@@ -62,7 +63,7 @@ void		BudgetProcessExit();
 bool		BudgetReserve(int64 request, bool refusable, int64 &total, int64 &limit);
 
 /* Log lines decided inside the allocator, written at a safe point. */
-extern bool budget_log_pending;
+extern bool budget_log_pending MEMPROF_HIDDEN;
 void		BudgetWriteLog();
 
 inline void

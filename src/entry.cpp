@@ -217,9 +217,18 @@ MEMPROF_FUNCTION(memprof_diff_fn)
 {
 	memprof::Sample from, to;
 
+	/* 1.0 and 1.1 declare two arguments: every path, as they did */
+	bool		include_unchanged = true;
+
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			throw memprof::Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "include_unchanged must not be null");
+		include_unchanged = PG_GETARG_BOOL(2);
+	}
 	memprof::LoadSnapshot(ArgInt64(fcinfo, 0, "from_id"), from);
 	memprof::LoadSnapshot(ArgInt64(fcinfo, 1, "to_id"), to);
-	memprof::EmitDiffRows(fcinfo, from, to);
+	memprof::EmitDiffRows(fcinfo, from, to, include_unchanged);
 	return (Datum) 0;
 }
 
@@ -634,14 +643,25 @@ MemprofXactCallback(XactEvent event, void *arg)
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		memprof::StatementAbort(false);
 
-	/* the statement's start: no clock read at every commit */
-	TimestampTz now = GetCurrentStatementStartTimestamp();
+	/* the statement's start: no clock read at every commit, and none unless used */
+	if (memprof::publish_interval_ms >= 0 || memprof::kept_sample != nullptr)
+	{
+		TimestampTz now = GetCurrentStatementStartTimestamp();
 
-	if (memprof::PublishDue(now))
-		memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
-	memprof::ForgetKeptSample(now);
+		if (memprof::PublishDue(now))
+			memprof::InvokeHook(WARNING, [now]() { memprof::MaybePublish(now); });
+		memprof::ForgetKeptSample(now);
+	}
 	if (memprof::budget_log_pending)
 		memprof::InvokeHook(WARNING, []() { memprof::BudgetWriteLog(); });
+}
+
+/* memprof.max_total_memory: the budget's limit, and whether statements need the hooks */
+void
+AssignMaxTotalMemory(int newval, void *extra)
+{
+	memprof::AssignBudget(newval, extra);
+	memprof::StatementSettingsChanged();
 }
 
 void
@@ -682,11 +702,11 @@ _PG_init(void)
 	DefineCustomBoolVariable("memprof.track_statements",
 							 "Records each top-level statement's peak and held memory in memprof_statements.",
 							 NULL, &memprof::track_statements, true,
-							 PGC_SUSET, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, memprof::AssignTrackStatements, NULL);
 	DefineCustomIntVariable("memprof.log_min_statement_memory",
 							"Logs each statement whose memory peak reaches this size, with its largest contexts (-1: off).",
 							NULL, &memprof::log_min_statement_memory_kb, -1, -1, INT_MAX,
-							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+							PGC_SUSET, GUC_UNIT_KB, NULL, memprof::AssignLogMinStatementMemory, NULL);
 	DefineCustomIntVariable("memprof.max_statement_memory",
 							"Memory a statement may take above its lowest point, in allocator bytes (0: no limit).",
 							NULL, &memprof::max_statement_memory_kb, 0, 0, INT_MAX,
@@ -711,7 +731,7 @@ _PG_init(void)
 	DefineCustomIntVariable("memprof.max_total_memory",
 							"Allocator bytes all counted processes together may hold; a client backend's allocation past it fails (0: no budget).",
 							NULL, &memprof::max_total_memory_kb, 0, 0, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_KB, NULL, memprof::AssignBudget, NULL);
+							PGC_SIGHUP, GUC_UNIT_KB, NULL, AssignMaxTotalMemory, NULL);
 	DefineCustomIntVariable("memprof.total_memory_warning",
 							"Logs once each time the server's allocator total passes this size (0: off).",
 							NULL, &memprof::total_memory_warning_kb, 0, 0, INT_MAX,

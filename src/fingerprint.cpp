@@ -5,6 +5,8 @@
  */
 #include "fingerprint.hpp"
 
+#include <cstring>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -13,11 +15,25 @@ namespace memprof {
 
 namespace {
 
+/* Bytes that continue an identifier: letters, digits, _, $ and non-ASCII. */
+struct IdentTable
+{
+	bool		c[256];
+
+	constexpr IdentTable() : c()
+	{
+		for (int i = 0; i < 256; i++)
+			c[i] = (i >= 'a' && i <= 'z') || (i >= 'A' && i <= 'Z') || (i >= '0' && i <= '9') ||
+				i == '_' || i == '$' || i >= 0x80;
+	}
+};
+
+constexpr IdentTable kIdent;
+
 inline bool
 IsIdent(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		c == '_' || c == '$' || c >= 0x80;
+	return kIdent.c[c];
 }
 
 inline bool
@@ -57,38 +73,61 @@ struct ClassTable
 
 constexpr ClassTable kClass;
 
+/* Bytes a number may hold after its first digit: digits, . _ hex digits, x o. */
+struct NumberTable
+{
+	bool		c[256];
+
+	constexpr NumberTable() : c()
+	{
+		for (int i = 0; i < 256; i++)
+			c[i] = (i >= '0' && i <= '9') || i == '.' || i == '_' || (i >= 'a' && i <= 'f') ||
+				(i >= 'A' && i <= 'F') || i == 'x' || i == 'X' || i == 'o' || i == 'O';
+	}
+};
+
+constexpr NumberTable kNumber;
+
 /*
  * The first byte at or after j that is a digit or kSpecial (len if none).
  * Sixteen bytes at a time where SSE2 is there; both paths stop at exactly
  * the same bytes, so a text is cut into the same runs whichever finds them.
  */
-inline size_t
+inline __attribute__((always_inline)) size_t
 NextSpecial(const unsigned char *s, size_t j, size_t len)
 {
 #if defined(__SSE2__)
+	/* - . / and the digits are one range, 0x2D to 0x39; then ' " $ */
+	const __m128i lo = _mm_set1_epi8('-');
+	const __m128i span = _mm_set1_epi8('9' - '-');
 	const __m128i q1 = _mm_set1_epi8('\'');
 	const __m128i q2 = _mm_set1_epi8('"');
 	const __m128i dl = _mm_set1_epi8('$');
-	const __m128i mi = _mm_set1_epi8('-');
-	const __m128i sl = _mm_set1_epi8('/');
-	const __m128i dt = _mm_set1_epi8('.');
-	const __m128i zero = _mm_set1_epi8('0');
-	const __m128i nine = _mm_set1_epi8(9);
+	auto		mask = [&](__m128i v) {
+		__m128i		d = _mm_sub_epi8(v, lo);
+		__m128i		m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, span), d),
+									 _mm_or_si128(_mm_cmpeq_epi8(v, q1),
+												  _mm_or_si128(_mm_cmpeq_epi8(v, q2),
+															   _mm_cmpeq_epi8(v, dl))));
+
+		return static_cast<unsigned>(_mm_movemask_epi8(m));
+	};
 
 	while (j + 16 <= len)
 	{
-		__m128i		v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + j));
-		__m128i		d = _mm_sub_epi8(v, zero);
-		__m128i		m = _mm_or_si128(
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q1), _mm_cmpeq_epi8(v, q2)),
-						 _mm_or_si128(_mm_cmpeq_epi8(v, dl), _mm_cmpeq_epi8(v, mi))),
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sl), _mm_cmpeq_epi8(v, dt)),
-						 _mm_cmpeq_epi8(_mm_min_epu8(d, nine), d)));
-		int			bits = _mm_movemask_epi8(m);
+		unsigned	bits = mask(_mm_loadu_si128(reinterpret_cast<const __m128i *>(s + j)));
 
 		if (bits != 0)
-			return j + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(bits)));
+			return j + static_cast<size_t>(__builtin_ctz(bits));
 		j += 16;
+	}
+	if (j < len && len >= 16)
+	{
+		/* the last bytes: the text's final sixteen, the ones before j masked off */
+		unsigned	bits = mask(_mm_loadu_si128(reinterpret_cast<const __m128i *>(s + len - 16)));
+
+		bits >>= 16 - (len - j);
+		return bits != 0 ? j + static_cast<size_t>(__builtin_ctz(bits)) : len;
 	}
 #endif
 	while (j < len && kClass.c[s[j]] < kDigit)
@@ -267,8 +306,7 @@ Scan(const char *text, size_t len, Out &out)
 			{
 				unsigned char d = s[i];
 
-				if (IsDigit(d) || d == '.' || d == '_' || (d >= 'a' && d <= 'f') ||
-					(d >= 'A' && d <= 'F') || d == 'x' || d == 'X' || d == 'o' || d == 'O')
+				if (kNumber.c[d])
 					i++;
 				else if ((s[i - 1] == 'e' || s[i - 1] == 'E') && (d == '+' || d == '-'))
 					i++;
@@ -335,8 +373,29 @@ struct Hasher
 				v &= ~static_cast<uint64_t>(0) >> (64 - 8 * n);
 			}
 			else
-				for (size_t b = 0; b < n; b++)
-					v |= static_cast<uint64_t>(p[b]) << (8 * b);
+			{
+				/* the text's last bytes: 4, 2 and 1 at a time, never past its end */
+				size_t		off = 0;
+
+				if (n & 4)
+				{
+					uint32_t	w;
+
+					__builtin_memcpy(&w, p, 4);
+					v = w;
+					off = 4;
+				}
+				if (n & 2)
+				{
+					uint16_t	w;
+
+					__builtin_memcpy(&w, p + off, 2);
+					v |= static_cast<uint64_t>(w) << (8 * off);
+					off += 2;
+				}
+				if (n & 1)
+					v |= static_cast<uint64_t>(p[off]) << (8 * off);
+			}
 			x = (x ^ v ^ (static_cast<uint64_t>(n) << 59)) * 0x9e3779b97f4a7c15ULL;
 			x ^= x >> 29;
 		}
@@ -406,10 +465,16 @@ struct Writer
 		space = false;
 		Put(static_cast<char>(c));
 	}
+	/* white space (new lines, tabs, runs of blanks) reads as one blank */
 	void		Run(const unsigned char *p, size_t len)
 	{
 		for (size_t j = 0; j < len; j++)
-			Byte(p[j]);
+		{
+			if (p[j] == ' ' || p[j] == '\n' || p[j] == '\t' || p[j] == '\r')
+				space = true;
+			else
+				Byte(p[j]);
+		}
 	}
 	void		Space()
 	{
@@ -444,6 +509,29 @@ struct Writer
 };
 
 }								/* namespace */
+
+void
+StatementText(const char *source, int location, int len, const char **text, int *text_len)
+{
+	if (source == nullptr)
+	{
+		*text = "";
+		*text_len = 0;
+		return;
+	}
+	if (location < 0)
+		location = 0;
+	if (len <= 0)
+		len = static_cast<int>(strlen(source + location));
+	while (len > 0 && (source[location] == ' ' || source[location] == '\n' ||
+					   source[location] == '\t' || source[location] == '\r'))
+	{
+		location++;
+		len--;
+	}
+	*text = source + location;
+	*text_len = len;
+}
 
 uint64_t
 TextFingerprint(const char *text, size_t len, bool keep_constants)

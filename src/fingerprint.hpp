@@ -17,6 +17,8 @@
  */
 #pragma once
 
+#include "hidden.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -27,7 +29,17 @@ namespace memprof {
  * pg_stat_statements also keeps as written): only comments and white space
  * are normalized.
  */
-uint64_t	TextFingerprint(const char *text, size_t len, bool keep_constants = false);
+uint64_t	TextFingerprint(const char *text, size_t len, bool keep_constants = false) MEMPROF_HIDDEN;
+
+/*
+ * The statement's own text inside its source string (a Query message may
+ * hold several statements): PostgreSQL's stmt_location (-1: unknown, the
+ * whole string) and stmt_len (0: to the end of the string), without the
+ * white space before it.  Both are trusted to lie inside the string, as
+ * PostgreSQL guarantees and pg_stat_statements relies on too.
+ */
+void		StatementText(const char *source, int location, int len,
+						  const char **text, int *text_len) MEMPROF_HIDDEN;
 
 /* Writes at most cap - 1 bytes and a NUL into out; returns the length. */
 size_t		NormalizeText(const char *text, size_t len, char *out, size_t cap,

@@ -14,14 +14,14 @@
 namespace memprof {
 
 int			publish_interval_ms = 1000;
+bool		process_init_done = false;
+TimestampTz last_publish = 0;
 
 namespace {
 
 ProcSlot   *own_slot = nullptr;
 LiveAlloc	exit_live;			/* where the allocator figures go after exit */
-bool		init_done = false;
 ProcSummary own;				/* last published, kept for the peaks */
-TimestampTz last_publish = 0;
 
 /* Reads a small /proc file into buf (NUL-terminated); false on failure. */
 bool
@@ -136,9 +136,9 @@ OnExit(int code, Datum arg)
 bool
 EnsureProcessInit()
 {
-	if (init_done)
+	if (process_init_done)
 		return own_slot != nullptr;
-	init_done = true;
+	process_init_done = true;
 	StatementProcessInit();
 	if (shared == nullptr || MyProc == nullptr)
 		return false;
@@ -210,20 +210,6 @@ PublishSample(const Sample &s)
 	own.publications++;
 	last_publish = own.published_at;
 	WriteOwnSlot(own_slot, own);
-}
-
-bool
-ProcessInitDone()
-{
-	return init_done;
-}
-
-bool
-PublishDue(TimestampTz now)
-{
-	return publish_interval_ms >= 0 &&
-		(last_publish == 0 ||
-		 now - last_publish >= static_cast<TimestampTz>(publish_interval_ms) * 1000);
 }
 
 void

@@ -10,13 +10,14 @@
  */
 #pragma once
 
+#include "hidden.hpp"
 #include "sample.hpp"
 #include "shmem.hpp"
 
 namespace memprof {
 
 /* GUC memprof.publish_interval, in ms; -1 disables periodic publishing. */
-extern int	publish_interval_ms;
+extern int	publish_interval_ms MEMPROF_HIDDEN;
 
 /* Set up this process's slot and exit callback, once; false without shmem. */
 bool		EnsureProcessInit();
@@ -27,9 +28,25 @@ void		Summarize(const Sample &s, ProcSummary &out);
 /* Publishes s (a sample of this process, just taken) into the own slot. */
 void		PublishSample(const Sample &s);
 
-/* Whether the set-up ran; whether a publication is due (both cheap). */
-bool		ProcessInitDone();
-bool		PublishDue(TimestampTz now);
+/* Read inline at every transaction end; written by publish.cpp only. */
+extern bool process_init_done MEMPROF_HIDDEN;
+extern TimestampTz last_publish MEMPROF_HIDDEN;
+
+/* Whether the set-up ran. */
+inline bool
+ProcessInitDone()
+{
+	return process_init_done;
+}
+
+/* Whether a transaction-end publication is due. */
+inline bool
+PublishDue(TimestampTz now)
+{
+	return publish_interval_ms >= 0 &&
+		(last_publish == 0 ||
+		 now - last_publish >= static_cast<TimestampTz>(publish_interval_ms) * 1000);
+}
 
 /* Transaction-end publication, rate limited by memprof.publish_interval. */
 void		MaybePublish(TimestampTz now);

@@ -9,6 +9,9 @@
 
 namespace memprof {
 
+bool		context_tree_parked = false;
+Sample	   *kept_sample = nullptr;	/* kept for further rounds of one report */
+
 namespace {
 
 constexpr const char *kHeaderFmt = "logging memory contexts of PID %d";
@@ -69,7 +72,6 @@ int			echoes_left = 0;
  * The sample being sent in several rounds: its number (0: none) and when a
  * round last used it.
  */
-Sample	   *kept = nullptr;
 uint64		kept_no = 0;
 uint64		next_sample_no = 1;
 TimestampTz kept_taken_at = 0;
@@ -91,19 +93,18 @@ int			kept_readers = 0;	/* fetches of it not finished yet */
  * context created meanwhile is kept when the list is put back.
  */
 MemoryContext anchor = nullptr;
-bool		parked = false;
 
 void
 ParkTopChildren()
 {
-	if (parked || anchor == nullptr)
+	if (context_tree_parked || anchor == nullptr)
 		return;
 	/* move the anchor to the head of TopMemoryContext's children */
 	MemoryContextSetParent(anchor, nullptr);
 	MemoryContextSetParent(anchor, TopMemoryContext);
 	Assert(TopMemoryContext->firstchild == anchor && anchor->prevchild == nullptr);
 	TopMemoryContext->firstchild = nullptr;
-	parked = true;
+	context_tree_parked = true;
 }
 
 /*---- requester-side state ----*/
@@ -444,8 +445,8 @@ AnswerFrom(FetchBuffer *b, const Sample &s, uint64 no, int32 start)
 void
 DropKept()
 {
-	delete kept;
-	kept = nullptr;
+	delete kept_sample;
+	kept_sample = nullptr;
 	kept_no = 0;
 	kept_multi = false;
 	kept_readers = 0;
@@ -529,25 +530,25 @@ ServeRequests(TimestampTz now)
 	for (int i = 0; i < n; i++)
 		if (claimed[i]->start_row == 0)
 			need_fresh = true;
-	if (need_fresh && kept != nullptr && kept_multi && kept_readers > 0 &&
+	if (need_fresh && kept_sample != nullptr && kept_multi && kept_readers > 0 &&
 		now - kept_used_at < kShareSampleMs * 1000)
 		need_fresh = false;
 	if (need_fresh)
 	{
 		/* the whole tree, put back for the walk if a report parked it */
-		bool		was_parked = parked;
+		bool		was_parked = context_tree_parked;
 
 		RestoreContextTree();
 		try
 		{
-			if (kept == nullptr)
-				kept = new Sample();
-			TakeSample(TopMemoryContext, *kept);
+			if (kept_sample == nullptr)
+				kept_sample = new Sample();
+			TakeSample(TopMemoryContext, *kept_sample);
 			kept_no = next_sample_no++;
 			kept_taken_at = now;
 			kept_multi = false;
 			kept_readers = 0;
-			PublishSample(*kept);
+			PublishSample(*kept_sample);
 		}
 		catch (const std::bad_alloc &)
 		{
@@ -583,7 +584,7 @@ ServeRequests(TimestampTz now)
 			b->rows = 0;
 			b->used = 0;
 		}
-		else if (kept == nullptr || (b->start_row > 0 && b->want_sample != kept_no))
+		else if (kept_sample == nullptr || (b->start_row > 0 && b->want_sample != kept_no))
 		{
 			b->retry = true;
 			b->rows = 0;
@@ -591,7 +592,7 @@ ServeRequests(TimestampTz now)
 		}
 		else
 		{
-			AnswerFrom(b, *kept, kept_no, b->start_row);
+			AnswerFrom(b, *kept_sample, kept_no, b->start_row);
 			if (b->start_row > 0 || b->start_row + b->rows < b->total_rows)
 			{
 				multi_round = kept_multi = true;
@@ -624,7 +625,7 @@ ServeRequests(TimestampTz now)
 	 * or another requester) until replaced or unused for a while; one sent
 	 * whole is kept only if small, as a reusable buffer.
 	 */
-	if (!multi_round && kept != nullptr && kept->rows.capacity() > 20000)
+	if (!multi_round && kept_sample != nullptr && kept_sample->rows.capacity() > 20000)
 		DropKept();
 	return n;
 }
@@ -632,11 +633,9 @@ ServeRequests(TimestampTz now)
 }								/* namespace */
 
 void
-RestoreContextTree() noexcept
+RestoreContextTreeSlow() noexcept
 {
-	if (!parked)
-		return;
-	parked = false;
+	context_tree_parked = false;
 	if (TopMemoryContext->firstchild == nullptr)
 	{
 		TopMemoryContext->firstchild = anchor;
@@ -664,9 +663,9 @@ AbandonOwnRequests()
 }
 
 void
-ForgetKeptSample(TimestampTz now) noexcept
+ForgetKeptSampleSlow(TimestampTz now) noexcept
 {
-	if (kept != nullptr && now - kept_used_at > kKeepSampleMs * 1000)
+	if (now - kept_used_at > kKeepSampleMs * 1000)
 		DropKept();
 }
 

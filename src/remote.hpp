@@ -63,6 +63,7 @@
  */
 #pragma once
 
+#include "hidden.hpp"
 #include "sample.hpp"
 
 namespace memprof {
@@ -90,11 +91,28 @@ void		FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &in
  */
 bool		OnEmitLog(ErrorData *edata);
 
+/* Read inline at every transaction end; written by remote.cpp only. */
+extern bool context_tree_parked MEMPROF_HIDDEN;
+extern Sample *kept_sample MEMPROF_HIDDEN;
+
+void		RestoreContextTreeSlow() noexcept;
+void		ForgetKeptSampleSlow(TimestampTz now) noexcept;
+
 /* Puts back TopMemoryContext's children if a report left them parked. */
-void		RestoreContextTree() noexcept;
+inline void
+RestoreContextTree() noexcept
+{
+	if (context_tree_parked)
+		RestoreContextTreeSlow();
+}
 
 /* Drops the sample kept for further rounds if unused for 10 s. */
-void		ForgetKeptSample(TimestampTz now) noexcept;
+inline void
+ForgetKeptSample(TimestampTz now) noexcept
+{
+	if (kept_sample != nullptr)
+		ForgetKeptSampleSlow(now);
+}
 
 /* Releases every buffer this process requested (exit, error). */
 void		AbandonOwnRequests();

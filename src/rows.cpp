@@ -171,7 +171,7 @@ struct DiffRow
 }								/* namespace */
 
 void
-EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
+EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to, bool include_unchanged)
 {
 	PathIndex	index;
 	std::vector<PathFigures> f, t;
@@ -184,7 +184,9 @@ EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to)
 	rows.reserve(index.Size());
 	for (size_t p = 0; p < index.Size(); p++)
 	{
-		rows.push_back(DiffRow{static_cast<int32>(p), f[p], t[p]});
+		if (include_unchanged || f[p].contexts != t[p].contexts ||
+			f[p].total_bytes != t[p].total_bytes || f[p].used_bytes != t[p].used_bytes)
+			rows.push_back(DiffRow{static_cast<int32>(p), f[p], t[p]});
 		total.from.contexts += f[p].contexts;
 		total.from.total_bytes += f[p].total_bytes;
 		total.from.used_bytes += f[p].used_bytes;
@@ -239,8 +241,13 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 		v[4] = Int64GetDatum(r.used_first);
 		v[5] = Int64GetDatum(r.used_last);
 		v[6] = Int64GetDatum(r.used_last - r.used_first);
-		v[7] = Float8GetDatum(r.slope);
-		v[8] = Float8GetDatum(r.r2);
+		/*
+		 * Rounded for reading: a tenth of a byte per iteration and three
+		 * decimals of R^2 are all the fit can tell; the verdict was taken
+		 * from the unrounded figures.
+		 */
+		v[7] = Float8GetDatum(std::round(r.slope * 10.0) / 10.0);
+		v[8] = Float8GetDatum(std::round(r.r2 * 1000.0) / 1000.0);
 		nulls[8] = std::isnan(r.r2);
 		v[9] = PointerGetDatum(MakeText(r.verdict));
 	});

@@ -62,7 +62,8 @@ void		EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample);
  * Rows of memprof_diff: one per path present in either sample, largest
  * used-bytes growth first, then a totals row (path NULL).
  */
-void		EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to);
+void		EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to,
+						 bool include_unchanged);
 
 /* Rows of memprof_leak_check / memprof_leak_fit. */
 void		EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit,

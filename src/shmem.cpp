@@ -4,7 +4,7 @@
  */
 #include "shmem.hpp"
 #include "boundary.hpp"
-#include "stmttrack.hpp"
+#include "stmtstats.hpp"
 
 extern "C" {
 #include "access/twophase.h"

@@ -155,7 +155,7 @@ extern int	fetch_buffer_kb;
 extern int	history_size;
 
 /* NULL when memprof is not in shared_preload_libraries. */
-extern SharedState *shared;
+extern SharedState *shared MEMPROF_HIDDEN;
 
 void		InstallShmemHooks();
 ProcSlot   *SlotAt(uint32 index);

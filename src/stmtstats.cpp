@@ -22,6 +22,7 @@
  * its removal began, and a changed table sends the process down the locked
  * path, which refills the cache.
  */
+#include "stmtstats.hpp"
 #include "stmttrack.hpp"
 #include "boundary.hpp"
 #include "fingerprint.hpp"
@@ -34,74 +35,16 @@ extern "C" {
 
 namespace memprof {
 
+StmtShared *stmt_shared = nullptr;
+StmtCacheSlot stmt_cache[kStmtCacheSets][2];
+
 namespace {
 
-constexpr int kQueryTextLen = 1024;
 constexpr double kUsageDecay = 0.99;
 constexpr double kEvictFraction = 0.05;
 constexpr long kEvictMin = 10;
 
-struct HashKey
-{
-	uint64		id;
-	Oid			userid;
-	Oid			dbid;
-	uint32		fingerprint;	/* 0 or 1; uint32 so the key has no padding */
-};
-
-struct StmtEntry
-{
-	HashKey		key;
-	slock_t		mutex;
-	double		usage;
-	int64		calls;
-	int64		total_peak;
-	int64		max_peak;
-	int64		min_peak;
-	int64		total_held;
-	int64		max_held;
-	int64		workers;
-	int64		max_worker_peak;
-	char		query[kQueryTextLen];
-};
-
-struct StmtShared
-{
-	LWLock	   *lock;
-	pg_atomic_uint64 generation;	/* bumped by every eviction and reset */
-	pg_atomic_uint64 dropped;
-	pg_atomic_uint64 dealloc;
-	pg_atomic_uint64 evicted;
-	TimestampTz reset_at;
-};
-
 HTAB	   *stmt_hash = nullptr;
-StmtShared *stmt_shared = nullptr;
-
-/* this process's cache of entry addresses, direct-mapped by key */
-struct CacheSlot
-{
-	HashKey		key;
-	StmtEntry  *entry;
-	uint64		generation;
-};
-constexpr int kCacheSlots = 64;
-CacheSlot	cache[kCacheSlots];
-
-inline bool
-SameKey(const HashKey &a, const HashKey &b)
-{
-	return a.id == b.id && a.userid == b.userid && a.dbid == b.dbid &&
-		a.fingerprint == b.fingerprint;
-}
-
-inline CacheSlot &
-SlotFor(const HashKey &k)
-{
-	uint64		h = k.id ^ (static_cast<uint64>(k.userid) << 20) ^ k.dbid ^ k.fingerprint;
-
-	return cache[(h ^ (h >> 17) ^ (h >> 41)) % kCacheSlots];
-}
 
 /* Removes e; the caller holds the lock exclusively and bumped the generation. */
 void
@@ -111,24 +54,6 @@ RemoveEntry(StmtEntry *e)
 	SpinLockAcquire(&e->mutex);
 	SpinLockRelease(&e->mutex);
 	hash_search(stmt_hash, &e->key, HASH_REMOVE, nullptr);
-}
-
-inline void
-Update(StmtEntry *e, int64 peak, int64 held, bool worker)
-{
-	if (worker)
-	{
-		e->workers++;
-		e->max_worker_peak = std::max(e->max_worker_peak, peak);
-		return;
-	}
-	e->usage += 1.0;
-	e->calls++;
-	e->total_peak += peak;
-	e->max_peak = std::max(e->max_peak, peak);
-	e->min_peak = std::min(e->min_peak, peak);
-	e->total_held += held;
-	e->max_held = std::max(e->max_held, held);
 }
 
 HashKey
@@ -212,29 +137,14 @@ StmtStatsShmemInit()
 							  max_tracked_statements, &info, HASH_ELEM | HASH_BLOBS);
 }
 
+/* Not cached (or the table changed since): the shared hash, under its lock. */
 void
-StmtStatsRecord(const StatementKey &k, const char *query, int query_len,
-				int64 peak, int64 held, bool worker)
+StmtStatsRecordLocked(StatementKey k, StmtCacheSlot *set, const char *source,
+			 int location, int len, int64 peak, int64 held, bool worker)
 {
-	if (stmt_hash == nullptr)
-		return;
-
 	HashKey		key = MakeKey(k);
+	StmtCacheSlot &c = set[0];
 	StmtEntry  *e;
-	CacheSlot  &c = SlotFor(key);
-
-	if (c.entry != nullptr && SameKey(c.key, key) &&
-		pg_atomic_read_u64(&stmt_shared->generation) == c.generation)
-	{
-		SpinLockAcquire(&c.entry->mutex);
-		if (pg_atomic_read_u64(&stmt_shared->generation) == c.generation)
-		{
-			Update(c.entry, peak, held, worker);
-			SpinLockRelease(&c.entry->mutex);
-			return;
-		}
-		SpinLockRelease(&c.entry->mutex);
-	}
 
 	LWLockAcquire(stmt_shared->lock, LW_SHARED);
 	e = static_cast<StmtEntry *>(hash_search(stmt_hash, &key, HASH_FIND, nullptr));
@@ -243,10 +153,13 @@ StmtStatsRecord(const StatementKey &k, const char *query, int query_len,
 		bool		found;
 		char		text[kQueryTextLen];
 
+		const char *query;
+		int			query_len;
+
 		/* the normalized text, before taking the exclusive lock */
 		LWLockRelease(stmt_shared->lock);
-		NormalizeText(query != nullptr ? query : "", query != nullptr ? static_cast<size_t>(query_len) : 0,
-					  text, sizeof(text), k.utility);
+		StatementText(source, location, len, &query, &query_len);
+		NormalizeText(query, static_cast<size_t>(query_len), text, sizeof(text), k.utility);
 		LWLockAcquire(stmt_shared->lock, LW_EXCLUSIVE);
 		if (hash_get_num_entries(stmt_hash) >= max_tracked_statements &&
 			hash_search(stmt_hash, &key, HASH_FIND, nullptr) == nullptr)
@@ -270,11 +183,12 @@ StmtStatsRecord(const StatementKey &k, const char *query, int query_len,
 		}
 	}
 	/* the generation cannot move while the lock is held */
+	set[1] = set[0];
 	c.key = key;
 	c.entry = e;
 	c.generation = pg_atomic_read_u64(&stmt_shared->generation);
 	SpinLockAcquire(&e->mutex);
-	Update(e, peak, held, worker);
+	StmtEntryUpdate(e, peak, held, worker);
 	SpinLockRelease(&e->mutex);
 	LWLockRelease(stmt_shared->lock);
 }

@@ -9,6 +9,7 @@
  * unwinds PostgreSQL's error_context_stack past it; the (sub)transaction
  * abort callbacks notice that the frame is gone and close the statement.
  */
+#include "stmtstats.hpp"
 #include "stmttrack.hpp"
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
@@ -43,7 +44,13 @@ struct Frame
 	ErrorContextCallback cb;
 };
 
-Frame	   *top = nullptr;		/* the top-level statement's frame, if one runs */
+/*
+ * Only the top-level statement has a frame, and there is one at a time: it
+ * lives here rather than on the stack (no address of a local escapes, so the
+ * hooks need no stack protector).
+ */
+Frame		top_frame;
+Frame	   *top = nullptr;		/* &top_frame while the top-level statement runs */
 QueryDesc  *top_qd = nullptr;	/* the top-level executor statement */
 bool		guards_apply = false;	/* this process may be refused (client backend) */
 
@@ -73,17 +80,22 @@ Active()
  * Whether statements need the hooks at all: recording, the log line, or a
  * limit that can refuse (the guards, the server budget).  When none is on,
  * the hooks only pass through, and the window is opened afresh when one is
- * switched on.
+ * switched on.  The answer is kept and worked out again only after one of
+ * those settings changed (their assign hooks call StatementSettingsChanged;
+ * an assign hook runs before the new value is stored, so the next hook call
+ * does the work).
  */
 bool		was_wanted = false;
+bool		wanted_stale = true;
 
-inline bool
-Wanted()
+__attribute__((noinline)) bool
+WantedRecompute()
 {
 	bool		w = Active() &&
 		(track_statements || log_min_statement_memory_kb >= 0 || alloc.stmt_limit > 0 ||
 		 alloc.backend_limit > 0 || max_total_memory_kb > 0);
 
+	wanted_stale = false;
 	if (w != was_wanted)
 	{
 		if (w)
@@ -91,6 +103,14 @@ Wanted()
 		was_wanted = w;
 	}
 	return w;
+}
+
+inline bool
+Wanted()
+{
+	if (__builtin_expect(wanted_stale, 0))
+		return WantedRecompute();
+	return was_wanted;
 }
 
 bool
@@ -284,81 +304,35 @@ GuardErrorCallback(void *arg)
 }
 
 inline void
-PushFrame(Frame &f)
+PushFrame()
 {
-	f.cb.callback = GuardErrorCallback;
-	f.cb.arg = nullptr;
-	f.cb.previous = error_context_stack;
-	error_context_stack = &f.cb;
-	top = &f;
+	top_frame.cb.callback = GuardErrorCallback;
+	top_frame.cb.arg = nullptr;
+	top_frame.cb.previous = error_context_stack;
+	error_context_stack = &top_frame.cb;
+	top = &top_frame;
 }
 
 inline void
-PopFrame(Frame &f)
+PopFrame()
 {
-	error_context_stack = f.cb.previous;
+	error_context_stack = top_frame.cb.previous;
 	top = nullptr;
 }
 
-/* The statement's own text inside a multi-statement string. */
-void
-StatementText(const char *source, int location, int len, const char **text, int *text_len)
+/* The guard's warning and the log line at a statement's end. */
+__attribute__((noinline)) void
+FinishReport(const char *source, int location, int len, int64 peak, int64 held, bool warn, bool log)
 {
-	if (source == nullptr)
-	{
-		*text = "";
-		*text_len = 0;
-		return;
-	}
-	int			total = static_cast<int>(strlen(source));
-
-	if (location < 0 || location > total)
-		location = 0;
-	if (len <= 0 || location + len > total)
-		len = total - location;
-	while (len > 0 && (source[location] == ' ' || source[location] == '\n' ||
-					   source[location] == '\t' || source[location] == '\r'))
-	{
-		location++;
-		len--;
-	}
-	*text = source + location;
-	*text_len = len;
-}
-
-/* Records the window as one statement and opens the next window. */
-void
-Finish(const char *source, int location, int len, uint64 queryid, bool worker, bool utility)
-{
-	int64		peak = alloc.rise;
-	int64		held = alloc.held - alloc.low;
-	bool		warn = warned;
-	Refusal		w = warning;
-
-	OpenWindow();
-	warned = false;
-	refusal.pending = false;
-	if (held < 0)
-		held = 0;
-
-	BudgetFlushLog();
-
-	bool		log = log_min_statement_memory_kb >= 0 && !worker &&
-		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024;
-	bool		record = track_statements && shared != nullptr;
-
-	if (!warn && !log && !record)
-		return;
-
 	const char *text;
 	int			text_len;
 
 	StatementText(source, location, len, &text, &text_len);
-	if (warn && !worker)
+	if (warn)
 	{
 		GuardText	t;
 
-		FormatGuard(w, t);
+		FormatGuard(warning, t);
 		ereport(WARNING,
 				(errcode(t.sqlstate),
 				 errmsg_internal("%s", t.msg),
@@ -377,6 +351,28 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 				 errdetail("Largest contexts at the end: %s.", largest),
 				 errhidestmt(true)));
 	}
+}
+
+/* Records the window as one statement and opens the next window. */
+inline __attribute__((always_inline)) void
+Finish(const char *source, int location, int len, uint64 queryid, bool worker, bool utility)
+{
+	int64		peak = alloc.rise;
+	int64		held = alloc.held - alloc.low;
+	bool		warn = warned;
+
+	OpenWindow();
+	warned = false;
+	refusal.pending = false;
+	if (held < 0)
+		held = 0;
+
+	BudgetFlushLog();
+
+	bool		log = log_min_statement_memory_kb >= 0 && !worker &&
+		peak >= static_cast<int64>(log_min_statement_memory_kb) * 1024;
+	bool		record = track_statements && shared != nullptr;
+
 	if (record)
 	{
 		StatementKey key;
@@ -385,10 +381,21 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 		key.dbid = MyDatabaseId;
 		key.fingerprint = (queryid == 0);
 		key.utility = utility;
-		key.id = queryid != 0 ? queryid
-			: TextFingerprint(text, static_cast<size_t>(text_len), utility);
-		StmtStatsRecord(key, text, text_len, peak, held, worker);
+		if (queryid != 0)
+			key.id = queryid;
+		else
+		{
+			const char *text;
+			int			text_len;
+
+			StatementText(source, location, len, &text, &text_len);
+			key.id = TextFingerprint(text, static_cast<size_t>(text_len), utility);
+		}
+		/* the text is read again only for a statement not in the table yet */
+		StmtStatsRecord(key, source, location, len, peak, held, worker);
 	}
+	if (__builtin_expect(warn || log, 0))
+		FinishReport(source, location, len, peak, held, warn && !worker, log);
 }
 
 /*---- hooks ----*/
@@ -399,6 +406,76 @@ ExecutorFinish_hook_type prev_ExecutorFinish = nullptr;
 ExecutorEnd_hook_type prev_ExecutorEnd = nullptr;
 ProcessUtility_hook_type prev_ProcessUtility = nullptr;
 
+/*
+ * Each hook's common case, a statement nested in a tracked one or nothing
+ * wanting the hooks at all, is a tail call to the next hook: the part that
+ * carries a frame (and the stack protector that comes with a local whose
+ * address is taken) lives in a separate function, reached only by the
+ * top-level statement.
+ */
+inline void
+NextExecutorStart(QueryDesc *qd, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(qd, eflags);
+	else
+		standard_ExecutorStart(qd, eflags);
+}
+
+inline void
+NextExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
+{
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+	else
+		standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+}
+
+inline void
+NextExecutorFinish(QueryDesc *qd)
+{
+	if (prev_ExecutorFinish)
+		prev_ExecutorFinish(qd);
+	else
+		standard_ExecutorFinish(qd);
+}
+
+inline void
+NextExecutorEnd(QueryDesc *qd)
+{
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(qd);
+	else
+		standard_ExecutorEnd(qd);
+}
+
+inline void
+NextProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+								queryEnv, dest, qc);
+}
+
+__attribute__((noinline)) void
+ExecutorStartParallelWorker(QueryDesc *qd, int eflags)
+{
+	/* a parallel worker counts in the server's total from its start */
+	if (!ProcessInitDone())
+		InvokeHook(WARNING, []() { EnsureProcessInit(); });
+	if (top == nullptr && Wanted())
+	{
+		top_qd = qd;
+		OpenWindow();			/* a worker's window is its executor run */
+	}
+	NextExecutorStart(qd, eflags);
+}
+
 void
 MemprofExecutorStart(QueryDesc *qd, int eflags)
 {
@@ -407,67 +484,55 @@ MemprofExecutorStart(QueryDesc *qd, int eflags)
 	 * a guard's refusal in it reaches the client through the emit_log_hook
 	 * rewrite (a top-level start) or an enclosing frame (a nested one).
 	 */
-	/* a parallel worker counts in the server's total from its start */
-	if (IsParallelWorker() && !ProcessInitDone())
-		InvokeHook(WARNING, []() { EnsureProcessInit(); });
+	if (__builtin_expect(IsParallelWorker(), 0))
+		return ExecutorStartParallelWorker(qd, eflags);
 	if (top == nullptr && Wanted())
-	{
 		top_qd = qd;
-		if (IsParallelWorker())
-			OpenWindow();		/* a worker's window is its executor run */
-	}
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(qd, eflags);
-	else
-		standard_ExecutorStart(qd, eflags);
+	NextExecutorStart(qd, eflags);
+}
+
+__attribute__((noinline)) void
+ExecutorRunFramed(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
+{
+	PushFrame();
+	NextExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+	PopFrame();
 }
 
 void
 MemprofExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
 {
-	Frame		f;
-	bool		outer = (top == nullptr && Wanted());
+	if (top == nullptr && Wanted())
+		return ExecutorRunFramed(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+	NextExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+}
 
-	if (outer)
-		PushFrame(f);
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
-	else
-		standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
-	if (outer)
-		PopFrame(f);
+__attribute__((noinline)) void
+ExecutorFinishFramed(QueryDesc *qd)
+{
+	PushFrame();
+	NextExecutorFinish(qd);
+	PopFrame();
 }
 
 void
 MemprofExecutorFinish(QueryDesc *qd)
 {
-	Frame		f;
-	bool		outer = (top == nullptr && Wanted());
-
-	if (outer)
-		PushFrame(f);
-	if (prev_ExecutorFinish)
-		prev_ExecutorFinish(qd);
-	else
-		standard_ExecutorFinish(qd);
-	if (outer)
-		PopFrame(f);
+	/*
+	 * A plain SELECT's finish runs no code of the user's (AFTER triggers
+	 * belong to statements that modify, and a function's own statements
+	 * finish inside it): no frame needed, an out-of-memory there is still
+	 * rewritten on its way to the client (emit_log_hook).
+	 */
+	if (top == nullptr && Wanted() &&
+		(qd->operation != CMD_SELECT || qd->plannedstmt->hasModifyingCTE))
+		return ExecutorFinishFramed(qd);
+	NextExecutorFinish(qd);
 }
 
-void
-MemprofExecutorEnd(QueryDesc *qd)
+__attribute__((noinline)) void
+ExecutorEndTop(QueryDesc *qd)
 {
-	if (qd != top_qd || top != nullptr || !Wanted())
-	{
-		if (qd == top_qd)
-			top_qd = nullptr;
-		if (prev_ExecutorEnd)
-			prev_ExecutorEnd(qd);
-		else
-			standard_ExecutorEnd(qd);
-		return;
-	}
-
 	/* the top-level statement: its text and id outlive the executor state */
 	const char *source = qd->sourceText;
 	int			location = qd->plannedstmt->stmt_location;
@@ -477,13 +542,37 @@ MemprofExecutorEnd(QueryDesc *qd)
 								(qd->estate->es_top_eflags & EXEC_FLAG_EXPLAIN_ONLY) != 0);
 
 	top_qd = nullptr;
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(qd);
-	else
-		standard_ExecutorEnd(qd);
+	NextExecutorEnd(qd);
 	/* after the executor's state is freed: "held" is what outlives it */
 	if (!explain_only)
 		Finish(source, location, len, queryid, IsParallelWorker(), false);
+}
+
+void
+MemprofExecutorEnd(QueryDesc *qd)
+{
+	if (qd == top_qd)
+	{
+		if (top == nullptr && Wanted())
+			return ExecutorEndTop(qd);
+		top_qd = nullptr;
+	}
+	NextExecutorEnd(qd);
+}
+
+__attribute__((noinline)) void
+ProcessUtilityTop(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				  ProcessUtilityContext context, ParamListInfo params,
+				  QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	int			location = pstmt->stmt_location;
+	int			len = pstmt->stmt_len;
+	uint64		queryid = pstmt->queryId;
+
+	PushFrame();
+	NextProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	PopFrame();
+	Finish(queryString, location, len, queryid, false, true);
 }
 
 void
@@ -494,34 +583,37 @@ MemprofProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnly
 	Node	   *parsetree = pstmt->utilityStmt;
 
 	/* EXECUTE runs a plan through the executor: that is the statement */
-	bool		passthrough = IsA(parsetree, ExecuteStmt) || IsA(parsetree, PrepareStmt) ||
-		IsA(parsetree, DeallocateStmt);
-	bool		outer = (top == nullptr && !passthrough && Wanted());
-	Frame		f;
-	int			location = pstmt->stmt_location;
-	int			len = pstmt->stmt_len;
-	uint64		queryid = pstmt->queryId;
-
-	if (outer)
-		PushFrame(f);
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-	if (outer)
-	{
-		PopFrame(f);
-		Finish(queryString, location, len, queryid, false, true);
-	}
+	if (top == nullptr && !IsA(parsetree, ExecuteStmt) && !IsA(parsetree, PrepareStmt) &&
+		!IsA(parsetree, DeallocateStmt) && Wanted())
+		return ProcessUtilityTop(pstmt, queryString, readOnlyTree, context, params,
+								 queryEnv, dest, qc);
+	NextProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
 }								/* namespace */
 
 void
+StatementSettingsChanged()
+{
+	wanted_stale = true;
+}
+
+void
+AssignTrackStatements(bool, void *)
+{
+	wanted_stale = true;
+}
+
+void
+AssignLogMinStatementMemory(int, void *)
+{
+	wanted_stale = true;
+}
+
+void
 AssignStatementLimit(int newval, void *)
 {
+	wanted_stale = true;
 	alloc.stmt_limit = static_cast<int64>(newval) * 1024;
 	UpdateLimit();
 }
@@ -529,6 +621,7 @@ AssignStatementLimit(int newval, void *)
 void
 AssignBackendLimit(int newval, void *)
 {
+	wanted_stale = true;
 	alloc.backend_limit = static_cast<int64>(newval) * 1024;
 	UpdateLimit();
 }

@@ -33,13 +33,14 @@
  */
 #pragma once
 
+#include "hidden.hpp"
 #include "pg.hpp"
 
 namespace memprof {
 
 /* GUCs */
-extern bool track_statements;
-extern int	log_min_statement_memory_kb;	/* -1: off */
+extern bool track_statements MEMPROF_HIDDEN;
+extern int	log_min_statement_memory_kb MEMPROF_HIDDEN;	/* -1: off */
 extern int	max_statement_memory_kb;	/* 0: off */
 extern int	max_backend_memory_kb;	/* 0: off */
 extern int	guard_action;			/* GuardAction */
@@ -53,9 +54,14 @@ enum GuardAction
 };
 
 /* GUC assign hooks for the limits and the action. */
+void		AssignTrackStatements(bool newval, void *extra);
+void		AssignLogMinStatementMemory(int newval, void *extra);
 void		AssignStatementLimit(int newval, void *extra);
 void		AssignBackendLimit(int newval, void *extra);
 void		AssignGuardAction(int newval, void *extra);
+
+/* A setting that decides whether the statement hooks work has changed. */
+void		StatementSettingsChanged();
 
 void		InstallStatementHooks();
 
@@ -67,20 +73,5 @@ void		StatementAbort(bool subtransaction);
 
 /* emit_log_hook: turns an out-of-memory caused by a guard into its error. */
 void		RewriteGuardErrorForLog(ErrorData *edata);
-
-/* Shared statistics (stmtstats.cpp). */
-struct StatementKey
-{
-	uint64		id;				/* core query id, or memprof's fingerprint */
-	Oid			userid;
-	Oid			dbid;
-	bool		fingerprint;	/* id is a text fingerprint, not a query id */
-	bool		utility;		/* a utility command: its text keeps its constants */
-};
-
-Size		StmtStatsShmemSize();
-void		StmtStatsShmemInit();
-void		StmtStatsRecord(const StatementKey &key, const char *query, int query_len,
-							int64 peak, int64 held, bool worker);
 
 }								/* namespace memprof */

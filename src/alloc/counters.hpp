@@ -28,6 +28,8 @@
  */
 #pragma once
 
+#include "hidden.hpp"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -60,7 +62,7 @@ struct AllocCounters
 	int64_t		release_at;		/* INT64_MIN: not counted in the server total */
 };
 
-extern AllocCounters alloc;
+extern AllocCounters alloc MEMPROF_HIDDEN;
 
 enum class InterceptState : int
 {
@@ -73,7 +75,7 @@ enum class InterceptState : int
 /* Installs the interception (postmaster, at preload).  Never throws. */
 void		InstallInterception(bool enabled);
 
-extern InterceptState intercept_state;
+extern InterceptState intercept_state MEMPROF_HIDDEN;
 
 inline InterceptState
 InterceptStatus()
@@ -118,10 +120,10 @@ RestartProcessPeak()
 
 /* The refusal hook: set by the guards, consulted when held would pass limit_at. */
 using RefuseFn = bool (*)(int64_t request);
-extern RefuseFn refuse_hook;
+extern RefuseFn refuse_hook MEMPROF_HIDDEN;
 
 /* Called when held falls below release_at (budget.cpp gives reservation back). */
 using ReleaseFn = void (*)();
-extern ReleaseFn release_hook;
+extern ReleaseFn release_hook MEMPROF_HIDDEN;
 
 }								/* namespace memprof */

@@ -26,8 +26,12 @@
  * - Only the executable's own calls are seen.  Libraries that allocate with
  *   malloc themselves (libxml2, ICU, LLVM, OpenSSL) are not counted; their
  *   memory is not in any memory context either.
- * - Sizes are malloc_usable_size(), the block's real size: a few bytes more
- *   than requested.  A block the executable frees but did not allocate
+ * - Sizes are the block's real size, as malloc_usable_size() gives it: a
+ *   few bytes more than requested.  When every function the wrappers call
+ *   is glibc's own (checked at install: not an LD_PRELOADed allocator, not
+ *   a valgrind tool that replaces malloc) the size is read from glibc's
+ *   chunk header inline, the same figure without a call per block; a
+ *   self-test against malloc_usable_size() decides, at install.  A block the executable frees but did not allocate
  *   through the wrappers (allocated before preload, or by a library) is
  *   subtracted too; figures can drift low by that much (kilobytes).
  * - A server linked statically, built with -fno-plt and no GLOB_DAT entry,
@@ -42,6 +46,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
@@ -81,6 +86,45 @@ char		reason[256] = "";
 char		symbols[128] = "";
 
 /*---- the hot path ----*/
+
+/*
+ * The wrappers run at every block: no frame pointer for them (the rest of
+ * memprof keeps its frame pointers for profilers' stack walks; a wrapper is
+ * a leaf between the server and the C library), and hidden, reached only
+ * through the GOT slots memprof writes.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MEMPROF_WRAPPER __attribute__((optimize("omit-frame-pointer"), visibility("hidden")))
+#else
+#define MEMPROF_WRAPPER __attribute__((visibility("hidden")))
+#endif
+
+/*
+ * Whether blocks are glibc chunks whose size word (the word before the
+ * block: chunk size, low three bits flags, bit 1 set for an mmapped chunk)
+ * may be read directly.  Set once, at install, before any wrapper runs.
+ */
+bool		glibc_chunks = false;
+
+inline size_t
+BlockSize(void *p)
+{
+#if defined(__x86_64__)
+	if (__builtin_expect(glibc_chunks, 1))
+	{
+		size_t		word = static_cast<const size_t *>(p)[-1];
+
+		/*
+		 * The chunk's size less its header word; an mmapped chunk (bit 1)
+		 * also lacks the next chunk's first word, which an in-use chunk may
+		 * use: less another 8 bytes.
+		 */
+		static_assert(sizeof(size_t) == 8, "x86-64 glibc chunk layout");
+		return (word & ~static_cast<size_t>(7)) - 8 - ((word & 2) << 2);
+	}
+#endif
+	return malloc_usable_size(p);
+}
 
 inline bool
 Admit(size_t n)
@@ -125,7 +169,7 @@ Sub(size_t n)
 		release_hook();
 }
 
-extern "C" void *
+extern "C" MEMPROF_WRAPPER void *
 memprof_malloc(size_t n)
 {
 	if (!Admit(n))
@@ -136,11 +180,11 @@ memprof_malloc(size_t n)
 	void	   *p = real_malloc(n);
 
 	if (p != nullptr)
-		Add(malloc_usable_size(p));
+		Add(BlockSize(p));
 	return p;
 }
 
-extern "C" void *
+extern "C" MEMPROF_WRAPPER void *
 memprof_calloc(size_t n, size_t m)
 {
 	size_t		total;
@@ -153,14 +197,14 @@ memprof_calloc(size_t n, size_t m)
 	void	   *p = real_calloc(n, m);
 
 	if (p != nullptr)
-		Add(malloc_usable_size(p));
+		Add(BlockSize(p));
 	return p;
 }
 
-extern "C" void *
+extern "C" MEMPROF_WRAPPER void *
 memprof_realloc(void *old, size_t n)
 {
-	size_t		before = old != nullptr ? malloc_usable_size(old) : 0;
+	size_t		before = old != nullptr ? BlockSize(old) : 0;
 
 	if (n > before && !Admit(n - before))
 	{
@@ -171,7 +215,7 @@ memprof_realloc(void *old, size_t n)
 
 	if (p != nullptr)
 	{
-		size_t		after = malloc_usable_size(p);
+		size_t		after = BlockSize(p);
 
 		if (after >= before)
 			Add(after - before);
@@ -183,24 +227,24 @@ memprof_realloc(void *old, size_t n)
 	return p;
 }
 
-extern "C" void
+extern "C" MEMPROF_WRAPPER void
 memprof_free(void *p)
 {
 	if (p == nullptr)
 		return;
-	size_t		n = malloc_usable_size(p);
+	size_t		n = BlockSize(p);
 
 	real_free(p);
 	Sub(n);
 }
 
-extern "C" char *
+extern "C" MEMPROF_WRAPPER char *
 memprof_strdup(const char *s)
 {
 	char	   *p = real_strdup(s);
 
 	if (p != nullptr)
-		Add(malloc_usable_size(p));
+		Add(BlockSize(p));
 	return p;
 }
 
@@ -285,6 +329,66 @@ Fail(const char *fmt, const char *arg = "")
 }
 
 #ifndef MEMPROF_NO_GOT_INTERCEPTION
+
+/* Whether a shared object's file name is glibc's C library. */
+bool
+InLibc(void *fn)
+{
+	Dl_info		info;
+
+	if (fn == nullptr || dladdr(fn, &info) == 0 || info.dli_fname == nullptr)
+		return false;
+	const char *base = strrchr(info.dli_fname, '/');
+
+	base = base != nullptr ? base + 1 : info.dli_fname;
+	return strncmp(base, "libc.so", 7) == 0;
+}
+
+/*
+ * Whether BlockSize may read glibc's chunk headers: every function the
+ * wrappers chain to and malloc_usable_size are the C library's, no valgrind
+ * tool that replaces malloc is preloaded (its redirections are invisible to
+ * dlsym), and the header gives malloc_usable_size()'s figure for small,
+ * large and mmapped blocks.
+ */
+bool
+GlibcChunks()
+{
+#if defined(__x86_64__) && defined(__GLIBC__)
+	for (int t = 0; t < kTargets; t++)
+		if (targets[t].next != nullptr && !InLibc(targets[t].next))
+			return false;
+	if (!InLibc(dlsym(RTLD_DEFAULT, "malloc_usable_size")))
+		return false;
+
+	const char *preload = getenv("LD_PRELOAD");
+
+	for (const char *p = preload; p != nullptr && (p = strstr(p, "vgpreload_")) != nullptr; p++)
+		if (strncmp(p, "vgpreload_core", 14) != 0)
+			return false;
+
+	static const size_t sizes[] = {1, 24, 100, 1000, 8192, 70000, 300000, 4u << 20};
+
+	for (size_t n : sizes)
+	{
+		void	   *p = real_malloc(n);
+
+		if (p == nullptr)
+			return false;
+		bool		same = false;
+
+		glibc_chunks = true;
+		same = BlockSize(p) == malloc_usable_size(p);
+		glibc_chunks = false;
+		real_free(p);
+		if (!same)
+			return false;
+	}
+	return true;
+#else
+	return false;
+#endif
+}
 
 /* Writes value into a GOT slot, opening a read-only page for the write. */
 bool
@@ -439,6 +543,7 @@ Install()
 	for (int t = 0; t < kTargets; t++)
 		if (targets[t].next != nullptr)
 			*targets[t].real = targets[t].next;
+	glibc_chunks = GlibcChunks();
 	/* counting starts at zero: the postmaster's earlier blocks are not known */
 	for (int i = 0; i < nslots; i++)
 	{

@@ -1,6 +1,6 @@
 -- pgTAP: snapshots and the leak check: SQLSTATEs of bad input, privileges.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 SELECT has_table('memprof_snapshot_header');
 SELECT has_table('memprof_snapshot_context');
@@ -13,6 +13,24 @@ SELECT throws_ok('SELECT * FROM memprof_diff(-1, -2)', '42704', NULL, 'diff of u
 SELECT throws_ok('SELECT memprof_snapshot_drop(-1)', '42704', NULL, 'drop of an unknown id: 42704');
 SELECT throws_ok('SELECT memprof_set_baseline(-1)', '42704', NULL, 'baseline of an unknown id: 42704');
 SELECT throws_ok('SELECT * FROM memprof_diff(NULL, NULL)', '22004', NULL, 'diff of NULL: 22004');
+SELECT throws_ok('SELECT * FROM memprof_diff(1, 1, NULL)', '22004', 'include_unchanged must not be null',
+                 'diff with include_unchanged NULL: 22004');
+
+-- unchanged paths are left out unless asked; the totals row is the same
+SELECT memprof_snapshot('tap diff a') AS diff_a \gset
+SELECT memprof_snapshot('tap diff b') AS diff_b \gset
+SELECT is((SELECT count(*) FROM memprof_diff(:diff_a, :diff_b)
+            WHERE path_names IS NOT NULL AND contexts_delta = 0
+              AND total_bytes_delta = 0 AND used_bytes_delta = 0),
+          0::bigint, 'memprof_diff leaves out paths that did not change');
+SELECT cmp_ok((SELECT count(*) FROM memprof_diff(:diff_a, :diff_b, include_unchanged => true)),
+              '>', (SELECT count(*) FROM memprof_diff(:diff_a, :diff_b)),
+              'include_unchanged => true shows them');
+SELECT is((SELECT row(contexts_delta, total_bytes_delta, used_bytes_delta)::text
+             FROM memprof_diff(:diff_a, :diff_b) WHERE path_names IS NULL),
+          (SELECT row(contexts_delta, total_bytes_delta, used_bytes_delta)::text
+             FROM memprof_diff(:diff_a, :diff_b, true) WHERE path_names IS NULL),
+          'the totals row counts every path either way');
 SELECT lives_ok($$SELECT memprof_snapshot_drop(memprof_snapshot('tap'))$$, 'snapshot then drop');
 SELECT is((SELECT count(*) FROM memprof_snapshots WHERE label = 'tap'), 0::bigint, 'dropped snapshot is gone');
 

@@ -108,7 +108,7 @@ INSERT INTO memprof_trojan_calls VALUES
     ('memprof_snapshot_drop(bigint)', 'SELECT %1$s.memprof_snapshot_drop(%5$s)'),
     ('memprof_snapshot_prune(integer,interval)', $$SELECT %1$s.memprof_snapshot_prune(1000, '1 day'::interval)$$),
     ('memprof_snapshot_contexts(bigint)', 'SELECT %1$s.memprof_snapshot_contexts(%2$s)'),
-    ('memprof_diff(bigint,bigint)', 'SELECT %1$s.memprof_diff(%2$s, %3$s)'),
+    ('memprof_diff(bigint,bigint,boolean)', 'SELECT %1$s.memprof_diff(%2$s, %3$s, true)'),
     ('memprof_leak_check(text,integer,integer)', $$SELECT %1$s.memprof_leak_check('SELECT 1', 3, 0)$$),
     ('memprof_leak_fit(bigint[])', 'SELECT %1$s.memprof_leak_fit(ARRAY[%2$s, %3$s, %4$s]::bigint[])'),
     ('memprof_leak_xact_snapshot(text,bigint)', $$SELECT %1$s.memprof_leak_xact_snapshot('trojan xact', NULL)$$),

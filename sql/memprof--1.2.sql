@@ -1,4 +1,4 @@
-/* memprof--1.1.sql */
+/* memprof--1.2.sql */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION memprof" to load this file. \quit
@@ -198,7 +198,7 @@ COMMENT ON FUNCTION memprof_snapshot_contexts(bigint) IS
 'a stored snapshot with the columns of memprof_contexts';
 
 CREATE FUNCTION memprof_diff(
-    from_id bigint, to_id bigint,
+    from_id bigint, to_id bigint, include_unchanged boolean DEFAULT false,
     OUT path_names text[],
     OUT contexts_from bigint, OUT contexts_to bigint, OUT contexts_delta bigint,
     OUT total_bytes_from bigint, OUT total_bytes_to bigint, OUT total_bytes_delta bigint,
@@ -206,8 +206,8 @@ CREATE FUNCTION memprof_diff(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'memprof_diff_fn'
 LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION memprof_diff(bigint, bigint) IS
-'growth per context path between two snapshots, largest used-bytes growth first, then a totals row with path_names NULL';
+COMMENT ON FUNCTION memprof_diff(bigint, bigint, boolean) IS
+'growth per context path between two snapshots, largest used-bytes growth first, then a totals row with path_names NULL; paths whose figures did not change are left out unless include_unchanged';
 
 /*
  * Each backend's baseline (one per role that took snapshots of it) against
@@ -693,16 +693,20 @@ COMMENT ON FUNCTION memprof_server() IS
 
 CREATE VIEW memprof_server_by_type AS
     SELECT backend_type, count(*) AS processes, sum(allocated_bytes)::bigint AS allocated_bytes,
-           max(allocated_bytes) AS largest_bytes
+           max(allocated_bytes) AS largest_bytes,
+           pg_catalog.pg_size_pretty(sum(allocated_bytes)) AS allocated,
+           pg_catalog.pg_size_pretty(max(allocated_bytes)) AS largest
       FROM @extschema@.memprof_backends
      WHERE allocated_bytes IS NOT NULL
      GROUP BY backend_type;
-COMMENT ON VIEW memprof_server_by_type IS 'the server''s allocator total by backend type';
+COMMENT ON VIEW memprof_server_by_type IS 'the server''s allocator total by backend type (allocated and largest: the same figures for reading)';
 
 CREATE VIEW memprof_top_consumers AS
     SELECT b.pid, b.backend_type, b.usename, b.datname, b.allocated_bytes,
            b.peak_allocated_bytes, a.query_id, a.query_start, a.state,
-           pg_catalog.left(a.query, 200) AS query
+           pg_catalog.left(a.query, 200) AS query,
+           pg_catalog.pg_size_pretty(b.allocated_bytes) AS allocated,
+           pg_catalog.pg_size_pretty(b.peak_allocated_bytes) AS peak_allocated
       FROM @extschema@.memprof_backends b
       LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = b.pid
      WHERE b.allocated_bytes IS NOT NULL
