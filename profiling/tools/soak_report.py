@@ -19,6 +19,7 @@ the warm-up and at least 4 of them; the sampler's own session is not.
 
 import argparse
 import collections
+import math
 import os
 import shutil
 import statistics
@@ -51,15 +52,17 @@ def size(b):
     sign = "-" if b < 0 else ""
     v = abs(b)
     if v < 1024:
-        return f"{sign}{v:.0f} bytes"
+        return f"{sign}{math.floor(v + 0.5)} bytes"
     units = ["bytes", "kB", "MB", "GB", "TB"]
     u = 0
     while v >= 1024 and u < len(units) - 1:
         v /= 1024
         u += 1
-    if v < 100 and round(v, 1) < 100:
-        return f"{sign}{v:.1f} {units[u]}"
-    r = round(v)
+    # halves round up, as JavaScript's Math.round in the HTML report
+    tenths = math.floor(v * 10 + 0.5)
+    if tenths < 1000:
+        return f"{sign}{tenths // 10}.{tenths % 10} {units[u]}"
+    r = math.floor(v + 0.5)
     if r >= 1024 and u < len(units) - 1:
         return f"{sign}1.0 {units[u + 1]}"
     return f"{sign}{r} {units[u]}"
