@@ -178,8 +178,8 @@ rm -f "$OUT"/index.html "$OUT"/folded.txt "$OUT"/folded-growth.txt "$OUT"/backen
 # ---- the server ----
 if [ -z "$HOST" ]; then
 	PORT=${PORT:-54360}
-	pkglib=$(pg_config --pkglibdir 2>/dev/null)
-	share=$(pg_config --sharedir 2>/dev/null)
+	pkglib=$("$PG_CONFIG" --pkglibdir 2>/dev/null)
+	share=$("$PG_CONFIG" --sharedir 2>/dev/null)
 	if [ "$BUILD" = 1 ] || [ ! -f "$pkglib/memprof.so" ] || [ ! -f "$share/extension/memprof.control" ]; then
 		[ "$(id -u)" -eq 0 ] || die "memprof is not installed and building it needs root"
 		echo "== building and installing memprof" >&2

@@ -26,19 +26,22 @@ Usage: profiling/valgrind.sh [options]
 
 Starts a PostgreSQL 15 server with memprof in shared_preload_libraries
 with the postmaster itself under valgrind memcheck (every backend and
-auxiliary process it forks is checked too: one log per process, OUT/vg/vg.PID.log):
+auxiliary process it forks is checked too: one XML file per process,
+OUT/vg/vg.PID.xml; valgrind's own messages in OUT/vg/valgrind.log):
 
   valgrind --leak-check=full --show-leak-kinds=definite,indirect
            --errors-for-leak-kinds=definite,indirect --num-callers=30
            --suppressions=profiling/valgrind/postgres.supp --trace-children=yes
-           --gen-suppressions=all --fullpath-after= --log-file=OUT/vg/vg.%p.log
+           --gen-suppressions=all --fullpath-after= --xml=yes
+           --xml-file=OUT/vg/vg.%p.xml --log-file=OUT/vg/valgrind.log
            postgres -D DATADIR -c shared_preload_libraries=memprof ...
 
 then runs the workload in one session (--iterations times), optionally the
 regression suite (sql/*.sql, each file in its own session), stops the
 server (fast shutdown: every process exits and valgrind checks its leaks)
-and reads the logs.  PostgreSQL's memory contexts are not malloc leaks
-(they are freed wholesale or live until exit and stay reachable); what
+and reads the XML files (tools/vgreport.py, with python3's xml.etree).
+PostgreSQL's memory contexts are not malloc leaks (they are freed
+wholesale or live until exit and stay reachable); what
 memcheck finds is malloc-level: memprof's C++ side, libraries, and invalid
 or uninitialised accesses anywhere.
 
@@ -159,7 +162,10 @@ mkdir -p "$OUT/supp"
 cp "$SUPP" "$OUT/supp/postgres.supp"
 VG_OPTS=(--leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
 	--num-callers=30 --trace-children=yes --gen-suppressions=all --fullpath-after=
-	--suppressions="$OUT/supp/postgres.supp" --log-file="$VG/vg.%p.log")
+	--suppressions="$OUT/supp/postgres.supp" --xml=yes --xml-file="$VG/vg.%p.xml" --log-file="$VG/valgrind.log")
+# (one text log for all: valgrind 3.19 reopens only one of the two sinks in
+# a forked child, the text log when its name has %p; the XML file, which
+# must be one per process, is reopened when the text log's name has no %p)
 n=0
 for s in "${EXTRA_SUPP[@]}"; do
 	n=$((n + 1))
@@ -288,9 +294,9 @@ if grep -qE "$DIED" "$OUT/server.log"; then
 	grep -E -A2 "$DIED" "$OUT/server.log" | head -20 >&2
 	CRASH=1
 fi
-if grep -q 'Valgrind: FATAL' "$OUT/server.log" "$VG"/vg.*.log 2>/dev/null; then
+if grep -q 'Valgrind: FATAL' "$OUT/server.log" "$VG"/valgrind.log 2>/dev/null; then
 	echo "valgrind.sh: valgrind itself gave up in a process (a limit of valgrind, not an error it found):" >&2
-	grep -h -A1 'Valgrind: FATAL' "$OUT/server.log" "$VG"/vg.*.log 2>/dev/null | head -6 >&2
+	grep -h -A1 'Valgrind: FATAL' "$OUT/server.log" "$VG"/valgrind.log 2>/dev/null | head -6 >&2
 	CRASH=1
 fi
 

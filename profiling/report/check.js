@@ -7,7 +7,13 @@
 //   node check.js --html FILE --name LABEL --expect-nodes N [--expect-lines N --expect-bytes N]
 //                 [--search TERM --expect-matches N] [--click NAME]
 //                 [--expect-processes N] [--expect-diff-rows N] [--expect-soak]
-//                 [--screenshot FILE]
+//                 [--screenshot FILE] [--viewport WxH]
+//
+// The page is loaded at --viewport (default 1280x800) and must fit it: no
+// horizontal page scroll, no table wider than the viewport.  Every byte
+// figure in its tables, in the drawn process's line, in the search count and
+// in a frame's tooltip must follow the report's unit rule (docs/report.md,
+// "Units"), checked with SIZE_RX below.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -20,6 +26,14 @@ for (let i = 0; i < argv.length; i++) {
   opt[k] = argv[++i];
 }
 const name = opt.name || path.basename(opt.html || '');
+const [VW, VH] = (opt.viewport || '1280x800').split('x').map(Number);
+
+// the unit rule: under 1024 the exact count of bytes; from 1024 kB, MB, GB
+// or TB (1024-based) with one decimal from 1.0 to 99.9 and none from 100 to
+// 1023; a sign only on differences
+const SIZE_RX = /^[+-]?(?:(?:0|[1-9]\d{0,2}|10[01]\d|102[0-3]) bytes|[1-9]\d?\.\d [kMGT]B|(?:[1-9]\d{2}|10[01]\d|102[0-3]) [kMGT]B)$/;
+// anything in running text that looks like a size, to be held to SIZE_RX
+const SIZE_IN_TEXT = /[-+]?\d[\d,.]*\s*(?:bytes|[kKMGT]i?B)\b/g;
 let failures = 0;
 function ok(cond, what, diag) {
   if (cond) {
@@ -49,7 +63,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   let context;
   try {
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 },
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: VW, height: VH },
     });
   } catch (e) {
     ok(false, 'headless Chromium starts', e.message);
@@ -75,6 +89,40 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
     await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
     ok(errors.length === 0, 'page loads with no script error', errors.join('\n'));
 
+    // ---- layout at the viewport's width ----
+    const lay = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      inner: window.innerWidth,
+      tables: [...document.querySelectorAll('table')].map((t) => {
+        const r = t.getBoundingClientRect();
+        return { id: t.id || t.className, right: Math.round(r.right), width: Math.round(r.width), shown: r.width > 0 };
+      }),
+      wide: [...document.querySelectorAll('.wide')].map((w) => ({ scroll: w.scrollWidth, client: w.clientWidth })),
+    }));
+    ok(lay.inner === VW && lay.scrollWidth <= VW,
+      `at ${VW}x${VH} the page has no horizontal scroll (document scrollWidth ${lay.scrollWidth} <= ${VW})`,
+      JSON.stringify(lay));
+    const over = lay.tables.filter((t) => t.shown && t.right > VW);
+    const shown = lay.tables.filter((t) => t.shown).length;
+    const clipped = lay.wide.filter((w) => w.scroll > w.client + 1).length;
+    ok(shown >= 2 && over.length === 0 && clipped === 0,
+      `no table's right edge passes the ${VW} px viewport, none scrolls inside its box (${shown} tables shown)`,
+      JSON.stringify(lay.tables) + ' ' + JSON.stringify(lay.wide));
+    const cells = await page.$$eval('td.bytes', (tds) => tds.map((td) => ({
+      t: td.textContent, table: td.closest('table').id, right: getComputedStyle(td).textAlign })));
+    const badCells = cells.filter((c) => c.t !== '' && !SIZE_RX.test(c.t));
+    const leftCells = cells.filter((c) => c.right !== 'right');
+    ok(cells.filter((c) => c.t !== '').length > 0 && badCells.length === 0 && leftCells.length === 0,
+      `every byte figure in the tables follows the unit rule and is right-aligned (${cells.length} cells, e.g. ${[...new Set(cells.map((c) => c.t))].slice(0, 4).join(', ')})`,
+      'not matching: ' + JSON.stringify(badCells.slice(0, 10)) + '; not right-aligned: ' + leftCells.length);
+    const unmarked = await page.$$eval('table.data td:not(.bytes)', (tds) => tds.map((td) => td.textContent));
+    const sizeLike = unmarked.filter((t) => /\d\s*(?:bytes|[kKMGT]i?B)\b/.test(t));
+    ok(sizeLike.length === 0, 'no size in a table cell outside the byte columns', sizeLike.slice(0, 10).join(' | '));
+    const cut = await page.$$eval('td.trunc', (tds) => tds.filter((td) => td.scrollWidth > td.clientWidth)
+      .map((td) => ({ text: td.textContent, title: td.getAttribute('title') })));
+    ok(cut.every((c) => c.title === c.text), `text cut short in a table keeps the whole text in its tooltip (${cut.length} cut)`,
+      JSON.stringify(cut.slice(0, 5)));
+
     // ---- node count ----
     const expected = Number(opt['expect-nodes']);
     await page.waitForFunction((n) => document.querySelectorAll('#chart g.frame').length >= n || n === 0,
@@ -99,6 +147,18 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
       return top ? Number(top.querySelector('rect').getAttribute('width')) : -1;
     });
     ok(Math.abs(rootW2 - svgWidth) < 1, 'root frame spans the full width', `root ${rootW2} (${rootW} at first), svg ${svgWidth}`);
+
+    // ---- sizes in running text: the drawn process's line, a frame's tooltip ----
+    const texts = [];
+    const rootFrame = await page.$$('#chart g.frame').then(async (gs) => {
+      for (const g of gs) if (/translate\(0,0\)/.test(await g.getAttribute('transform'))) return g;
+      return null;
+    });
+    if (rootFrame) {
+      await rootFrame.hover({ timeout: 5000 }).catch(() => {});
+      await page.waitForFunction(() => /\d/.test(document.getElementById('details').textContent), null, { timeout: 3000 }).catch(() => {});
+    }
+    texts.push(...await page.evaluate(() => ['process-info', 'details'].map((i) => document.getElementById(i).textContent)));
 
     // ---- zoom by click ----
     const target = opt.click || 'CacheMemoryContext';
@@ -150,6 +210,7 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
         `highlighted ${hl}: ${hlNames.slice(0, 10).join(', ')}`);
       const count = await page.$eval('#search-count', (e) => e.textContent);
       ok(count.startsWith(`${want} match`), 'the match count is shown', count);
+      texts.push(count);
       if (opt.screenshot) {
         await page.screenshot({ path: opt.screenshot, fullPage: true });
         ok(fs.existsSync(opt.screenshot) && fs.statSync(opt.screenshot).size > 10000,
@@ -189,6 +250,11 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
       const img = await page.$eval('#soak-img', (i) => ({ w: i.naturalWidth, hidden: i.hidden || i.closest('section').hidden, src: i.src.slice(0, 22) }));
       ok(img.w > 0 && !img.hidden && img.src === 'data:image/png;base64,', 'soak plot is embedded and shown', JSON.stringify(img));
     }
+    const figures = texts.join('\n').match(SIZE_IN_TEXT) || [];
+    const badFigures = figures.filter((f) => !SIZE_RX.test(f.trim()));
+    ok(figures.length >= 2 && badFigures.length === 0,
+      `sizes in the process line, the frame tooltip and the search count follow the unit rule (${figures.join(', ')})`,
+      'not matching: ' + badFigures.join(', ') + '\n' + texts.join('\n'));
     ok(external.length === 0, 'no request left file:// (the page is self-contained)', external.join('\n'));
   } catch (e) {
     ok(false, 'browser session', e.stack || e.message);

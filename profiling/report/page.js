@@ -6,21 +6,38 @@
   const data = JSON.parse(document.getElementById('memprof-data').textContent);
 
   // ---- formatting ----
+  // Every byte figure of the page goes through bytes(): the units of
+  // PostgreSQL's pg_size_pretty (1024-based: bytes, kB, MB, GB, TB) with at
+  // most 3 significant digits.  Under 1024 the exact count ("512 bytes");
+  // from 1024 the largest unit that keeps the value at 1 or more, with one
+  // decimal under 100 ("8.0 kB", "95.4 kB") and none from 100 ("954 kB");
+  // a value that rounds to 1024 moves to the next unit ("1.0 MB").
+  // docs/report.md states the same rule.
+  const UNITS = ['bytes', 'kB', 'MB', 'GB', 'TB'];
   function bytes(n) {
     if (n === null || n === undefined || n === '') return '';
     n = Number(n);
-    const neg = n < 0;
+    if (!Number.isFinite(n)) return '';
+    const sign = n < 0 ? '-' : '';
     let v = Math.abs(n);
-    const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+    if (v < 1024) return sign + Math.round(v) + ' bytes';
     let u = 0;
-    while (v >= 10 * 1024 && u < units.length - 1) { v /= 1024; u++; }
-    const s = u === 0 ? String(v) : (v >= 100 ? Math.round(v) : v.toFixed(1)) + ' ' + units[u];
-    return (neg ? '-' : '') + (u === 0 ? s + ' bytes' : s);
+    while (v >= 1024 && u < UNITS.length - 1) { v /= 1024; u++; }
+    let s;
+    if (v < 100 && Math.round(v * 10) / 10 < 100) {
+      s = (Math.round(v * 10) / 10).toFixed(1);
+    } else {
+      let r = Math.round(v);
+      if (r >= 1024 && u < UNITS.length - 1) { u++; r = 1; s = '1.0'; } else s = String(r);
+    }
+    return sign + s + ' ' + UNITS[u];
   }
   function signedBytes(n) {
     if (n === null || n === undefined) return '';
     return (Number(n) > 0 ? '+' : '') + bytes(n);
   }
+  // exposed for the browser test (profiling/report/check.js)
+  window.memprofBytes = bytes;
   const fmtInt = d3.format(',');
   const pct = d3.format('.1%');
 
@@ -185,8 +202,8 @@
       .on('click', (ev, d) => { if (chart) { chart.zoomTo(d); window.scrollTo({ top: chartEl.offsetTop - 80 }); } });
     tr.append('td').attr('class', 'path').text((d) => pathOf(d).join(' / '));
     tr.append('td').attr('class', 'num').text((d) => fmtInt(d.data.contexts));
-    tr.append('td').attr('class', 'num').text((d) => bytes(d.data.value));
-    tr.append('td').attr('class', 'num').text((d) => bytes(d.value));
+    tr.append('td').attr('class', 'num bytes').text((d) => bytes(d.data.value));
+    tr.append('td').attr('class', 'num bytes').text((d) => bytes(d.value));
   }
 
   // ---- generic sortable table ----
@@ -214,8 +231,10 @@
       const tr = body.selectAll('tr').data(r).join('tr')
         .attr('class', (d) => (opts.rowClass ? opts.rowClass(d) : null));
       tr.selectAll('td').data((d) => cols.map((c) => ({ c, d }))).join('td')
-        .attr('class', (x) => (x.c.num ? 'num' : null) + (x.c.cls ? ' ' + x.c.cls(x.d) : ''))
-        .attr('title', (x) => (x.c.title ? x.c.title(x.d) : null))
+        .attr('class', (x) => [x.c.num ? 'num' : '', x.c.bytes ? 'bytes' : '', x.c.trunc ? 'trunc' : '',
+          x.c.path ? 'path' : '', x.c.cls ? x.c.cls(x.d) : ''].filter(Boolean).join(' ') || null)
+        .attr('title', (x) => (x.c.title ? x.c.title(x.d)
+          : x.c.trunc && x.d[x.c.key] !== null && x.d[x.c.key] !== undefined ? String(x.d[x.c.key]) : null))
         .text((x) => (x.c.fmt ? x.c.fmt(x.d[x.c.key], x.d) : (x.d[x.c.key] ?? '')));
     }
     head.selectAll('th').data(cols).join('th').text((c) => c.label)
@@ -266,21 +285,23 @@
   const bcols = [
     { key: 'pid', label: 'pid', num: true },
     { key: 'backend_type', label: 'type' },
-    { key: 'datname', label: 'database' },
-    { key: 'usename', label: 'user' },
-    { key: 'application_name', label: 'application' },
-    { key: 'state', label: 'state' },
+    { key: 'datname', label: 'database', trunc: true },
+    { key: 'usename', label: 'user', trunc: true },
+    { key: 'application_name', label: 'application', trunc: true },
+    { key: 'state', label: 'state', trunc: true },
     { key: 'contexts', label: 'contexts', num: true, fmt: (v) => (v === null || v === undefined ? '' : fmtInt(v)) },
-    { key: 'total_bytes', label: 'contexts total', num: true, fmt: bytes, help: 'total_bytes: all contexts, as last published' },
-    { key: 'used_bytes', label: 'used', num: true, fmt: bytes },
-    { key: 'cache_bytes', label: 'cache', num: true, fmt: bytes, help: 'CacheMemoryContext' },
-    { key: 'portal_bytes', label: 'portals', num: true, fmt: bytes, help: 'TopPortalContext: portals and executors' },
-    { key: 'peak_total_bytes', label: 'peak', num: true, fmt: bytes, help: 'largest total published' },
-    { key: 'rss_bytes', label: 'RSS', num: true, fmt: bytes, help: 'VmRSS from /proc/<pid>/status, now' },
-    { key: 'pss_bytes', label: 'PSS', num: true, fmt: bytes },
-    { key: 'private_bytes', label: 'private', num: true, fmt: bytes },
-    { key: 'unaccounted_bytes', label: 'outside contexts', num: true, fmt: bytes, help: 'private - contexts total' },
-    { key: 'published_at', label: 'published', fmt: (v) => (v ? String(v).replace('T', ' ').replace(/\.\d+/, '') : '') },
+    { key: 'total_bytes', label: 'contexts total', num: true, fmt: bytes, bytes: true, help: 'total_bytes: all contexts, as last published' },
+    { key: 'used_bytes', label: 'used', num: true, fmt: bytes, bytes: true },
+    { key: 'cache_bytes', label: 'cache', num: true, fmt: bytes, bytes: true, help: 'CacheMemoryContext' },
+    { key: 'portal_bytes', label: 'portals', num: true, fmt: bytes, bytes: true, help: 'TopPortalContext: portals and executors' },
+    { key: 'peak_total_bytes', label: 'peak', num: true, fmt: bytes, bytes: true, help: 'largest total published' },
+    { key: 'rss_bytes', label: 'RSS', num: true, fmt: bytes, bytes: true, help: 'VmRSS from /proc/<pid>/status, now' },
+    { key: 'pss_bytes', label: 'PSS', num: true, fmt: bytes, bytes: true },
+    { key: 'private_bytes', label: 'private', num: true, fmt: bytes, bytes: true },
+    { key: 'unaccounted_bytes', label: 'outside contexts', num: true, fmt: bytes, bytes: true, help: 'private - contexts total' },
+    { key: 'published_at', label: 'published', cls: () => 'when', help: 'time of the last publication (the whole timestamp in the cell\'s tooltip)',
+      fmt: (v) => (v ? String(v).replace(/^.*[T ]/, '').replace(/[.+-].*$/, '') : ''),
+      title: (d) => (d.published_at ? String(d.published_at).replace('T', ' ') : null) },
   ];
   const drawnPid = p && p.snapshot_id === undefined ? p.pid : null;
   if (data.backends) {
@@ -306,16 +327,16 @@
       rows.filter((r) => r.path).length + ' paths, ' + grew + ' grew in used bytes.';
     const dcls = (k) => (d) => (d[k] > 0 ? 'grew' : d[k] < 0 ? 'shrank' : '');
     table('#diff', [
-      { key: 'path_text', label: 'path' },
+      { key: 'path_text', label: 'path', path: true },
       { key: 'contexts_from', label: 'contexts from', num: true, fmt: (v) => fmtInt(v ?? 0) },
       { key: 'contexts_to', label: 'to', num: true, fmt: (v) => fmtInt(v ?? 0) },
       { key: 'contexts_delta', label: 'Δ', num: true, fmt: (v) => (v > 0 ? '+' : '') + fmtInt(v ?? 0), cls: dcls('contexts_delta') },
-      { key: 'total_bytes_from', label: 'total from', num: true, fmt: bytes },
-      { key: 'total_bytes_to', label: 'to', num: true, fmt: bytes },
-      { key: 'total_bytes_delta', label: 'Δ', num: true, fmt: signedBytes, cls: dcls('total_bytes_delta') },
-      { key: 'used_bytes_from', label: 'used from', num: true, fmt: bytes },
-      { key: 'used_bytes_to', label: 'to', num: true, fmt: bytes },
-      { key: 'used_bytes_delta', label: 'Δ', num: true, fmt: signedBytes, cls: dcls('used_bytes_delta') },
+      { key: 'total_bytes_from', label: 'total from', num: true, fmt: bytes, bytes: true },
+      { key: 'total_bytes_to', label: 'to', num: true, fmt: bytes, bytes: true },
+      { key: 'total_bytes_delta', label: 'Δ', num: true, fmt: signedBytes, bytes: true, cls: dcls('total_bytes_delta') },
+      { key: 'used_bytes_from', label: 'used from', num: true, fmt: bytes, bytes: true },
+      { key: 'used_bytes_to', label: 'to', num: true, fmt: bytes, bytes: true },
+      { key: 'used_bytes_delta', label: 'Δ', num: true, fmt: signedBytes, bytes: true, cls: dcls('used_bytes_delta') },
     ], rows, { rowClass: (d) => (d.path ? null : 'totals') });
   }
 

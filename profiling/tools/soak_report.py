@@ -3,8 +3,8 @@
 
 Reads samples.csv (sampler.py: one row per process per sample) and
 iterations.csv (the workload session's memprof_contexts sums), fits
-least-squares lines after the warm-up, writes report.md and (with --plot)
-soak.png through gnuplot, prints the report, and exits 1 when leaking,
+least-squares lines after the warm-up (statistics.linear_regression),
+writes report.md and (with --plot) soak.png through gnuplot, prints the report, and exits 1 when leaking,
 0 when stable, 2 when nothing could be judged (no process sampled often
 enough: the run was too short for its sampling interval).
 
@@ -19,8 +19,10 @@ the warm-up and at least 4 of them; the sampler's own session is not.
 
 import argparse
 import collections
+import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -29,29 +31,46 @@ from ctxdiff import read_csv
 
 
 def fit(xs, ys):
-    """Least squares y = a + b x: (slope b, r squared)."""
-    n = len(xs)
-    if n < 2:
+    """Least-squares line y = a + b x: (slope b, r squared), with Python's
+    statistics.linear_regression and statistics.correlation (Python 3.10+).
+    No slope when x does not vary; r squared is 1 when y does not vary (a
+    flat line fits it exactly)."""
+    if len(xs) < 2 or len(set(xs)) < 2:
         return 0.0, 0.0
-    mx = sum(xs) / n
-    my = sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return 0.0, 0.0
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
-    syy = sum((y - my) ** 2 for y in ys)
-    b = sxy / sxx
-    r2 = (sxy * sxy) / (sxx * syy) if syy > 0 else 1.0
-    return b, r2
+    slope = statistics.linear_regression(xs, ys).slope
+    if len(set(ys)) < 2:
+        return slope, 1.0
+    return slope, statistics.correlation(xs, ys) ** 2
+
+
+def size(b):
+    """Bytes in the unit style of the HTML report (docs/report.md, "Units"):
+    pg_size_pretty's units (1024-based bytes, kB, MB, GB, TB), the exact
+    count under 1024, else at most 3 significant digits: one decimal under
+    100 ("95.4 kB"), none from 100 ("954 kB")."""
+    b = float(b)
+    sign = "-" if b < 0 else ""
+    v = abs(b)
+    if v < 1024:
+        return f"{sign}{math.floor(v + 0.5)} bytes"
+    units = ["bytes", "kB", "MB", "GB", "TB"]
+    u = 0
+    while v >= 1024 and u < len(units) - 1:
+        v /= 1024
+        u += 1
+    # halves round up, as JavaScript's Math.round in the HTML report
+    tenths = math.floor(v * 10 + 0.5)
+    if tenths < 1000:
+        return f"{sign}{tenths // 10}.{tenths % 10} {units[u]}"
+    r = math.floor(v + 0.5)
+    if r >= 1024 and u < len(units) - 1:
+        return f"{sign}1.0 {units[u + 1]}"
+    return f"{sign}{r} {units[u]}"
 
 
 def kib(v):
-    v = float(v)
-    if abs(v) >= 1024 * 1024:
-        return f"{v / 1024 / 1024:.2f} GiB"
-    if abs(v) >= 1024:
-        return f"{v / 1024:.1f} MiB"
-    return f"{v:.0f} KiB"
+    """A figure in KiB, written with size()."""
+    return size(float(v) * 1024)
 
 
 def num(s):
@@ -95,7 +114,7 @@ set output '{png}'
 set datafile separator whitespace
 set multiplot layout 2,1 title 'memprof soak: {os.path.basename(out)}'
 set xlabel 'minutes'
-set ylabel 'RssAnon MiB'
+set ylabel 'RssAnon, MB (1024 x 1024 bytes)'
 set key outside right top
 set grid
 set arrow 1 from {t_warm / 60:.4f}, graph 0 to {t_warm / 60:.4f}, graph 1 nohead dashtype 2
@@ -104,7 +123,7 @@ set title 'every process: resident anonymous memory (heap)'
 titles = '{tlist}'
 plot for [i=0:{max(len(titles) - 1, 0)}] '{data}' index i using 1:2 with lines title word(titles, i+1)
 set title 'workload session: RSS against memory-context totals (the gap is memory outside contexts)'
-set ylabel 'MiB'
+set ylabel 'MB (1024 x 1024 bytes)'
 plot '{wdat}' using 1:2 with linespoints title 'VmRSS', \\
      '' using 1:3 with linespoints title 'RssAnon', \\
      '' using 1:4 with linespoints title 'contexts total', \\
@@ -248,7 +267,7 @@ def main():
         lines.append("| path | contexts Δ | total bytes Δ | used bytes Δ |")
         lines.append("|---|---|---|---|")
         for path, dc, dt, du in diff[:15]:
-            lines.append(f"| {path} | {dc:+.0f} | {dt:+,.0f} | {du:+,.0f} |")
+            lines.append(f"| {path} | {dc:+.0f} | {'+' if dt > 0 else ''}{size(dt)} | {'+' if du > 0 else ''}{size(du)} |")
         if len(diff) <= 1:
             lines.append("| (none grew) | | | |")
 

@@ -1,18 +1,22 @@
 #!/usr/bin/env python3
-"""vgreport.py: summarise valgrind memcheck logs of a PostgreSQL server.
+"""vgreport.py: summarise valgrind memcheck's XML output of a PostgreSQL server.
 
-Reads every vg.PID.log in --logs (one per process: valgrind's
---log-file=vg.%p.log with --trace-children=yes), finds the errors that
-survived the suppressions:
+Reads every vg.PID.xml in --logs (one per process: valgrind's --xml=yes
+--xml-file=vg.%p.xml with --trace-children=yes) with xml.etree, takes the
+<error> records that survived the suppressions, by their <kind>:
 
-  definite / indirect   "N bytes in M blocks are definitely|indirectly lost"
-  invalid_read/_write   "Invalid read|write of size N"
-  invalid_free          "Invalid free() / delete / delete[] / realloc()"
-  mismatched_free       "Mismatched free() / delete / delete []"
-  uninit_cond           "Conditional jump or move depends on uninitialised value(s)"
-  uninit_value          "Use of uninitialised value of size N"
-  uninit_syscall        "Syscall param ... points to / contains uninitialised byte(s)"
-  overlap, fishy        "Source and destination overlap", "fishy" arguments
+  definite / indirect   Leak_DefinitelyLost, Leak_IndirectlyLost (the bytes
+                        of a definitely lost block, not those of the blocks
+                        it points to, which have their own indirect record)
+  invalid_read/_write   InvalidRead, InvalidWrite
+  invalid_free          InvalidFree
+  mismatched_free       MismatchedFree
+  uninit_cond           UninitCondition
+  uninit_value          UninitValue
+  uninit_syscall        SyscallParam on uninitialised bytes
+  overlap, fishy        Overlap, FishyValue
+  invalid_jump          InvalidJump
+  fatal_signal          a <fatal_signal> record (the process was killed)
 
 groups them by kind and stack (the same stack in many backends is one
 row), and marks a group OURS when any frame of any of its stacks (the
@@ -21,10 +25,12 @@ adapters and wrapped context methods that only passed the call on, see
 stack_is_ours) (a regular expression,
 default: memprof, which names memprof.so, memprof_test.so, memprof's
 functions and namespace) or lies under --root (our source tree).  Writes
---report (markdown) and --suggest (valgrind suppressions generated for
-the groups that are not ours, a starting point for postgres.supp), prints
-the report, and exits 1 when a group is ours (or, with --strict, when there
-is any group at all), 0 otherwise; 2 when no log was found.
+--report (markdown; it states how many error records were read from the
+XML against valgrind's own <errorcounts>) and --suggest (the suppressions
+valgrind generated, --gen-suppressions=all, for the groups that are not
+ours: a starting point for postgres.supp), prints the report, and exits 1
+when a group is ours (or, with --strict, when there is any group at all),
+0 otherwise; 2 when no XML file was found.
 """
 
 import argparse
@@ -33,80 +39,124 @@ import glob
 import os
 import re
 import sys
+import xml.etree.ElementTree as ET
 
-LINE = re.compile(r"^==(\d+)== ?(.*)$")
-FRAME = re.compile(r"^\s*(?:at|by) 0x[0-9A-Fa-f]+: (.*)$")
-LEAK = re.compile(r"^([\d,]+)(?: \(([\d,]+) direct, ([\d,]+) indirect\))? bytes in ([\d,]+) blocks are "
-                  r"(definitely|indirectly) lost in loss record")
-KINDS = [
-    (re.compile(r"^Invalid read of size"), "invalid_read"),
-    (re.compile(r"^Invalid write of size"), "invalid_write"),
-    (re.compile(r"^Invalid free\(\)|^Invalid (delete|realloc)"), "invalid_free"),
-    (re.compile(r"^Mismatched free\(\)"), "mismatched_free"),
-    (re.compile(r"^Conditional jump or move depends on uninitialised"), "uninit_cond"),
-    (re.compile(r"^Use of uninitialised value of size"), "uninit_value"),
-    (re.compile(r"^Syscall param .* (points to|contains) uninitialised"), "uninit_syscall"),
-    (re.compile(r"^Source and destination overlap"), "overlap"),
-    (re.compile(r"^Argument '.*' of function .* has a fishy"), "fishy"),
-    (re.compile(r"^Jump to the invalid address"), "invalid_jump"),
-    (re.compile(r"^Process terminating with default action of signal"), "fatal_signal"),
-]
-# frames that say nothing about who is responsible
-NOISE = re.compile(r"vgpreload_|^(malloc|calloc|realloc|free|operator new|operator delete|memcpy|memmove|"
-                   r"memset|strlen|strdup|__GI_|_IO_|new_do_write|fwrite|write \(|pwrite)")
+KINDS = {
+    "Leak_DefinitelyLost": "definite",
+    "Leak_IndirectlyLost": "indirect",
+    "InvalidRead": "invalid_read",
+    "InvalidWrite": "invalid_write",
+    "InvalidFree": "invalid_free",
+    "MismatchedFree": "mismatched_free",
+    "UninitCondition": "uninit_cond",
+    "UninitValue": "uninit_value",
+    "SyscallParam": "uninit_syscall",
+    "Overlap": "overlap",
+    "FishyValue": "fishy",
+    "InvalidJump": "invalid_jump",
+}
+DIRECT = re.compile(r"^[\d,]+ \(([\d,]+) direct, [\d,]+ indirect\) bytes")
 
 
-def parse_log(path):
-    """Yields (pid, kind, headline, bytes, blocks, stacks) for each record."""
-    blocks = collections.defaultdict(list)
-    order = []
-    with open(path, errors="replace") as f:
-        for raw in f:
-            m = LINE.match(raw.rstrip("\n"))
-            if not m:
-                continue
-            pid, text = m.group(1), m.group(2)
-            if pid not in blocks:
-                blocks[pid] = [[]]
-                order.append(pid)
-            if text.strip() == "":
-                if blocks[pid][-1]:
-                    blocks[pid].append([])
-            else:
-                blocks[pid][-1].append(text)
-    for pid in order:
-        for b in blocks[pid]:
-            if not b:
-                continue
-            head = b[0].strip()
-            kind = None
+def frame_text(fr):
+    """A <frame> as valgrind's text output shows it: "fn (dir/file:line)"
+    or "fn (in obj)"."""
+    fn = fr.findtext("fn") or "???"
+    file = fr.findtext("file")
+    if file:
+        d = fr.findtext("dir")
+        where = (d + "/" + file if d else file) + (":" + fr.findtext("line") if fr.findtext("line") else "")
+        return f"{fn} ({where})"
+    obj = fr.findtext("obj")
+    return f"{fn} (in {obj})" if obj else fn
+
+
+def stack_list(st):
+    return [frame_text(fr) for fr in st.findall("frame")]
+
+
+def read_xml(path):
+    """Parses one process's XML file, also one cut short (a process killed
+    before valgrind finished).  Returns a dict: pid, records (pid, kind,
+    headline, bytes, blocks, stacks, unique, suppression text), counts
+    (unique -> count from <errorcounts>), suppressed (sum of <suppcounts>),
+    finished (the FINISHED status and the closing tag were read), error
+    (a parse error other than the file ending early)."""
+    res = {"pid": None, "records": [], "counts": {}, "suppressed": 0, "finished": False,
+           "closed": False, "other_errors": 0, "error": None}
+    parser = ET.XMLPullParser(events=("end",))
+    with open(path, "rb") as f:
+        data = f.read()
+    depth_ok = True
+    try:
+        parser.feed(data)
+    except ET.ParseError as e:
+        depth_ok = False
+        res["error"] = str(e)
+
+    def handle(el):
+        tag = el.tag
+        if tag == "pid" and res["pid"] is None:
+            res["pid"] = int(el.text)
+        elif tag == "status" and el.findtext("state") == "FINISHED":
+            res["finished"] = True
+        elif tag == "errorcounts":
+            for pair in el.findall("pair"):
+                res["counts"][pair.findtext("unique")] = int(pair.findtext("count"))
+        elif tag == "suppcounts":
+            res["suppressed"] += sum(int(p.findtext("count")) for p in el.findall("pair"))
+        elif tag == "valgrindoutput":
+            res["closed"] = True
+        elif tag == "error":
+            xkind = el.findtext("kind") or ""
+            what = el.findtext("what") or el.findtext("xwhat/text") or xkind
+            kind = KINDS.get(xkind)
+            if kind == "uninit_syscall" and "uninitialised" not in what:
+                kind = None
             nbytes = nblocks = 0
-            lm = LEAK.match(head)
-            if lm:
-                kind = "definite" if lm.group(5) == "definitely" else "indirect"
-                total = int(lm.group(1).replace(",", ""))
-                direct = lm.group(2)
-                nbytes = int(direct.replace(",", "")) if direct else total
-                nblocks = int(lm.group(4).replace(",", ""))
-            else:
-                for rx, k in KINDS:
-                    if rx.match(head):
-                        kind = k
-                        break
-            if kind is None:
-                continue
-            stacks = [[]]
-            for line in b[1:]:
-                fm = FRAME.match(line)
-                if fm:
-                    stacks[-1].append(fm.group(1).strip())
-                elif stacks[-1]:
-                    stacks.append([])
-                    stacks[-1].append("# " + line.strip())
-                else:
-                    stacks[-1].append("# " + line.strip())
+            if kind in ("definite", "indirect"):
+                nbytes = int(el.findtext("xwhat/leakedbytes") or 0)
+                nblocks = int(el.findtext("xwhat/leakedblocks") or 0)
+                dm = DIRECT.match(what)
+                if dm:
+                    nbytes = int(dm.group(1).replace(",", ""))
+            # the stacks in order, each after its explanation (auxwhat,
+            # origin) as a "# " line
+            stacks = []
+            note = None
+            for ch in el:
+                if ch.tag in ("auxwhat", "xauxwhat"):
+                    note = ch.text if ch.tag == "auxwhat" else ch.findtext("text")
+                elif ch.tag == "stack":
+                    s = stack_list(ch)
+                    stacks.append((["# " + note.strip()] if note else []) + s)
+                    note = None
             stacks = [s for s in stacks if any(not x.startswith("# ") for x in s)]
-            yield int(pid), kind, head, nbytes, nblocks, stacks
+            supp = el.findtext("suppression/rawtext")
+            res["records"].append({"kind": kind, "xkind": xkind, "head": what.strip(), "bytes": nbytes,
+                                   "blocks": nblocks, "stacks": stacks or [[]], "unique": el.findtext("unique"),
+                                   "supp": supp.strip() if supp else None})
+            el.clear()
+        elif tag == "fatal_signal":
+            name = el.findtext("signame") or ("signal " + (el.findtext("signo") or "?"))
+            stacks = [stack_list(st) for st in el.findall("stack")]
+            res["records"].append({"kind": "fatal_signal", "xkind": "fatal_signal",
+                                   "head": f"Process terminating with default action of signal {name}",
+                                   "bytes": 0, "blocks": 0, "stacks": stacks or [[]], "unique": None, "supp": None})
+
+    for _event, el in parser.read_events():
+        handle(el)
+    if depth_ok:
+        try:
+            parser.close()
+        except ET.ParseError as e:
+            res["error"] = str(e)
+        for _event, el in parser.read_events():
+            handle(el)
+    if res["pid"] is None:
+        m = re.search(r"vg\.(\d+)\.xml$", path)
+        res["pid"] = int(m.group(1)) if m else 0
+    return res
 
 
 def frame_key(frame):
@@ -156,36 +206,63 @@ def main():
             return True
         return False
 
-    logs = sorted(glob.glob(os.path.join(a.logs, "vg.*.log")))
+    logs = sorted(glob.glob(os.path.join(a.logs, "vg.*.xml")))
     if not logs:
-        print(f"vgreport: no vg.*.log in {a.logs}", file=sys.stderr)
+        print(f"vgreport: no vg.*.xml in {a.logs}", file=sys.stderr)
         return 2
     groups = collections.OrderedDict()
     summaries = collections.Counter()
     incomplete = []
+    unreadable = []
     for path in logs:
-        with open(path, errors="replace") as f:
-            text = f.read()
-        if "ERROR SUMMARY" not in text and text.strip():
+        if os.path.getsize(path) == 0:
+            continue
+        x = read_xml(path)
+        if x["error"] and not (x["records"] or x["pid"]):
+            unreadable.append(f"{os.path.basename(path)} ({x['error']})")
+            continue
+        if not (x["finished"] and x["closed"]):
             incomplete.append(os.path.basename(path))
-        for m in re.finditer(r"ERROR SUMMARY: ([\d,]+) errors from [\d,]+ contexts \(suppressed: ([\d,]+) from", text):
-            summaries["errors"] += int(m.group(1).replace(",", ""))
-            summaries["suppressed"] += int(m.group(2).replace(",", ""))
-        for m in re.finditer(r"(definitely|indirectly) lost: ([\d,]+) bytes", text):
-            summaries[m.group(1)] += int(m.group(2).replace(",", ""))
-        for pid, kind, head, nbytes, nblocks, stacks in parse_log(path):
+        # valgrind's own count of the errors it reported, against the
+        # records read: every non-leak record has its <unique> in
+        # <errorcounts>, which counts how often it occurred
+        summaries["counted_records"] += len(x["counts"])
+        summaries["errors"] += sum(x["counts"].values())
+        summaries["suppressed"] += x["suppressed"]
+        for r in x["records"]:
+            if r["xkind"].startswith("Leak_"):
+                summaries["leak_records"] += 1
+                if r["kind"] == "definite":
+                    summaries["definitely"] += r["bytes"]
+                elif r["kind"] == "indirect":
+                    summaries["indirectly"] += r["bytes"]
+            elif r["unique"] is not None:
+                summaries["error_records"] += 1
+                if r["unique"] in x["counts"]:
+                    summaries["error_records_counted"] += 1
+                r["occurrences"] = x["counts"].get(r["unique"], 1)
+            kind = r["kind"]
+            if kind is None:
+                summaries["other_records"] += 1
+                continue
+            stacks = r["stacks"]
             main_stack = [f for f in stacks[0] if not f.startswith("# ")]
             key = (kind, tuple(frame_key(f) for f in main_stack[:12]))
             g = groups.get(key)
             if g is None:
-                g = groups[key] = {"kind": kind, "head": head, "bytes": 0, "blocks": 0, "count": 0,
-                                   "pids": set(), "stacks": stacks, "ours": False}
-            g["bytes"] += nbytes
-            g["blocks"] += nblocks
+                g = groups[key] = {"kind": kind, "head": r["head"], "bytes": 0, "blocks": 0, "count": 0,
+                                   "occurrences": 0, "pids": set(), "stacks": stacks, "ours": False,
+                                   "supp": r["supp"]}
+            g["bytes"] += r["bytes"]
+            g["blocks"] += r["blocks"]
             g["count"] += 1
-            g["pids"].add(pid)
+            g["occurrences"] += r.get("occurrences", 1)
+            g["pids"].add(x["pid"])
             if any(stack_is_ours(s) for s in stacks):
                 g["ours"] = True
+    if unreadable and len(unreadable) == len(logs):
+        print("vgreport: no XML file could be read: " + "; ".join(unreadable[:5]), file=sys.stderr)
+        return 2
 
     ours = [g for g in groups.values() if g["ours"]]
     others = [g for g in groups.values() if not g["ours"]]
@@ -200,13 +277,18 @@ def main():
         return t
 
     lines = [f"# {a.title}\n"]
-    lines.append(f"{len(logs)} process logs in `{a.logs}`; valgrind's own totals over them: "
-                 f"{summaries['errors']} errors shown, {summaries['suppressed']} suppressed; "
-                 f"definitely lost {summaries['definitely']:,} bytes, indirectly lost {summaries['indirectly']:,} bytes "
-                 "(after suppressions).\n")
+    lines.append(f"{len(logs)} process XML files in `{a.logs}` (valgrind --xml=yes); valgrind's own totals over "
+                 f"them: {summaries['errors']} errors counted in <errorcounts>, {summaries['suppressed']} suppressed "
+                 f"(<suppcounts>); leak records: definitely lost {summaries['definitely']:,} bytes, indirectly lost "
+                 f"{summaries['indirectly']:,} bytes (after suppressions).\n")
+    lines.append(f"XML: {summaries['error_records']} error records read, {summaries['counted_records']} in "
+                 f"valgrind's errorcounts ({summaries['error_records_counted']} of the records matched there by "
+                 f"their unique id); {summaries['leak_records']} leak records read.\n")
     if incomplete:
-        lines.append(f"**{len(incomplete)} logs have no ERROR SUMMARY** (process killed before valgrind "
+        lines.append(f"**{len(incomplete)} XML files are not finished** (process killed before valgrind "
                      f"finished): {', '.join(incomplete[:10])}\n")
+    if unreadable:
+        lines.append(f"**{len(unreadable)} XML files could not be read**: {'; '.join(unreadable[:10])}\n")
     lines.append(f"Attribution: a group is **ours** when a frame of any of its stacks matches `{a.ours}`"
                  + (f" or lies under {', '.join(roots)}" if roots else "") + ".\n")
     to, tt = totals(ours), totals(others)
@@ -224,7 +306,7 @@ def main():
         lines.append(f"\n## {title}: {len(gs)} distinct stacks\n")
         for g in sorted(gs, key=lambda g: (-g["bytes"], -g["count"])):
             what = f"{g['bytes']:,} bytes in {g['blocks']:,} blocks" if g["kind"] in ("definite", "indirect") \
-                else f"{g['count']} times"
+                else f"{g['count']} times" + (f" ({g['occurrences']} occurrences)" if g["occurrences"] != g["count"] else "")
             lines.append(f"### {g['kind']}: {what}, {len(g['pids'])} processes\n")
             lines.append("```")
             lines.append(g["head"])
@@ -268,7 +350,21 @@ def main():
                         "uninit_cond": "Cond", "uninit_syscall": "Param"}.get(g["kind"])
                 if kind is None:
                     continue
-                f.write("{\n   pg_suggested_%d_%s\n   Memcheck:%s\n" % (i, g["kind"], kind))
+                name = "pg_suggested_%d_%s" % (i, g["kind"])
+                if g["supp"]:
+                    # valgrind's own (--gen-suppressions=all), named, its
+                    # first 8 frames kept (a suppression matches a prefix)
+                    out, frames = [], 0
+                    for ln in g["supp"].splitlines():
+                        st = ln.strip()
+                        if st.startswith(("fun:", "obj:", "...")) and st != "...}":
+                            frames += 1
+                            if frames > 8:
+                                continue
+                        out.append("   " + name if st == "<insert_a_suppression_name_here>" else ln)
+                    f.write("\n".join(out) + "\n")
+                    continue
+                f.write("{\n   %s\n   Memcheck:%s\n" % (name, kind))
                 if kind == "Param":
                     pm = re.match(r"Syscall param (\S+)", g["head"])
                     f.write(f"   {pm.group(1) if pm else '*'}\n")
