@@ -54,7 +54,7 @@ include $(PGXS)
 	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -c -o $@ $<
 
 # Every regression file, the test-only module loaded too (install it first:
-# make -C test/memprof_test install).
+# make -C test/memprof_test install), on a server with memprof preloaded.
 .PHONY: installcheck-all
 installcheck-all: submake $(REGRESS_PREP)
 	$(pg_regress_installcheck) $(REGRESS_OPTS) --load-extension=memprof_test $(REGRESS_ALL)
