@@ -3,9 +3,9 @@
 required keys, semantic versions, licence strings, provides entries and
 prereq phases/relations.  Debian ships no PGXN validator, so this encodes
 the spec's rules.  Then what ties META.json to the rest of the tree: its
-version against memprof.control's default_version and the install script it
-names, the name `make dist` gives the PGXN zip, and no placeholder
-addresses.  Prints "ok - ..." or "not ok - ..." lines.
+version against memprof.control's default_version, the install script it
+names and debian/changelog, the name `make dist` gives the PGXN zip, and no
+placeholder addresses.  Prints "ok - ..." or "not ok - ..." lines.
 
     test/validate_meta.py [META.json]"""
 import json, os, re, sys
@@ -104,6 +104,11 @@ def tree_checks(path):
     mm = re.search(r'^   "version": *"([^"]*)"', text, re.M)
     dist = mm.group(1) if mm else None
     out.append((dist == version, f"make dist names the PGXN zip memprof-{dist}.zip"))
+    changelog = os.path.join(top, "debian", "changelog")
+    if os.path.exists(changelog):
+        mm = re.match(r'^memprof \(([^)]*?)(?:-[^-)]*)?\)', open(changelog).readline())
+        deb = mm.group(1) if mm else None
+        out.append((deb == version, f"debian/changelog's upstream version {deb} is META.json's"))
     bad = re.findall(r'example\.(?:org|com|net)|github\.com', text)
     out.append((not bad, "META.json names no placeholder address or repository" + (f" (found {', '.join(bad)})" if bad else "")))
     return out
