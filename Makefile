@@ -22,9 +22,18 @@ EXTENSION = memprof
 DATA = sql/memprof--1.0.sql sql/memprof--1.2.sql sql/memprof--1.0--1.1.sql sql/memprof--1.1--1.2.sql
 PGFILEDESC = "memprof - memory contexts of every PostgreSQL process"
 
-# pg_regress: every sql/*.sql except the install script, in name order.
-REGRESS = $(sort $(filter-out memprof--%,$(basename $(notdir $(wildcard sql/*.sql)))))
-REGRESS_OPTS = --inputdir=. --load-extension=memprof --load-extension=memprof_test
+# pg_regress: inputs in sql/, outputs in expected/, in name order.
+# REGRESS_ALL is every sql/*.sql except the install scripts.  Files that
+# name memprof_test need the test-only module (test/memprof_test, which
+# `make install` does not install); the rest need memprof alone.
+# `make installcheck` runs only those, so it works on a server where only
+# `make install` ran (or the package is installed), with or without memprof
+# in shared_preload_libraries (expected/NAME_1.out holds the other output).
+# `make installcheck-all` runs every file with memprof_test loaded too.
+REGRESS_ALL = $(sort $(filter-out memprof--%,$(basename $(notdir $(wildcard $(srcdir)/sql/*.sql)))))
+REGRESS_NEEDS_TEST_MODULE = $(sort $(basename $(notdir $(shell grep -l -e memprof_test $(addprefix $(srcdir)/sql/,$(addsuffix .sql,$(REGRESS_ALL))) /dev/null))))
+REGRESS = $(filter-out $(REGRESS_NEEDS_TEST_MODULE),$(REGRESS_ALL))
+REGRESS_OPTS = --load-extension=memprof
 
 # PostgreSQL headers as system headers: their warnings under C++ -Wextra are
 # not ours to fix, and must not hide warnings in our code.
@@ -43,6 +52,21 @@ include $(PGXS)
 # PGXS compiles .cpp with its C++ rule; make sure it knows the suffix.
 %.o: %.cpp
 	$(CXX) $(CXXFLAGS) $(CPPFLAGS) -c -o $@ $<
+
+# Every regression file, the test-only module loaded too (install it first:
+# make -C test/memprof_test install), on a server with memprof preloaded.
+.PHONY: installcheck-all
+installcheck-all: submake $(REGRESS_PREP)
+	$(pg_regress_installcheck) $(REGRESS_OPTS) --load-extension=memprof_test $(REGRESS_ALL)
+
+# PGXN bundle: memprof-<version>.zip of the committed tree (HEAD), every
+# path under memprof-<version>/.  The version is META.json's.
+DIST_VERSION = $(shell sed -n 's/^   "version": *"\([^"]*\)".*/\1/p' $(srcdir)/META.json)
+.PHONY: dist
+dist:
+	@test -n "$(DIST_VERSION)" || { echo "no version in META.json" >&2; exit 1; }
+	git -C $(srcdir) archive --format=zip --prefix=memprof-$(DIST_VERSION)/ -o $(abspath memprof-$(DIST_VERSION).zip) HEAD
+	@echo "memprof-$(DIST_VERSION).zip"
 
 .PHONY: test
 test:

@@ -2,8 +2,13 @@
 """Checks META.json against the PGXN Meta Spec 1.0.0 (https://pgxn.org/spec/):
 required keys, semantic versions, licence strings, provides entries and
 prereq phases/relations.  Debian ships no PGXN validator, so this encodes
-the spec's rules; it prints "ok - ..." or "not ok - ..." lines."""
-import json, re, sys
+the spec's rules.  Then what ties META.json to the rest of the tree: its
+version against memprof.control's default_version, the install script it
+names and debian/changelog, the name `make dist` gives the PGXN zip, and no
+placeholder addresses.  Prints "ok - ..." or "not ok - ..." lines.
+
+    test/validate_meta.py [META.json]"""
+import json, os, re, sys
 
 SEMVER = re.compile(r'^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$')
 LICENSES = {"agpl_3", "apache_1_1", "apache_2_0", "artistic_1", "artistic_2", "bsd",
@@ -14,6 +19,13 @@ LICENSES = {"agpl_3", "apache_1_1", "apache_2_0", "artistic_1", "artistic_2", "b
 PHASES = {"configure", "build", "test", "runtime", "develop"}
 RELATIONS = {"requires", "recommends", "suggests", "conflicts"}
 STATUS = {"stable", "testing", "unstable"}
+
+def valid_prereq_version(ver):
+    """0, a semantic version, or comma-separated clauses "OP VERSION"."""
+    if ver == 0 or SEMVER.match(str(ver)):
+        return True
+    return all(re.match(r'^(==|!=|>=|<=|>|<)\s*', c) and SEMVER.match(re.sub(r'^(==|!=|>=|<=|>|<)\s*', '', c))
+               for c in (x.strip() for x in str(ver).split(',')))
 
 def check(path):
     errs = []
@@ -56,7 +68,7 @@ def check(path):
             if rel not in RELATIONS:
                 errs.append(f"unknown prereq relation {rel}")
             for mod, ver in mods.items():
-                if not (ver == 0 or SEMVER.match(str(ver)) or re.match(r'^[<>=!]', str(ver))):
+                if not valid_prereq_version(ver):
                     errs.append(f"prereq {mod} version {ver} invalid")
     if "release_status" in m and m["release_status"] not in STATUS:
         errs.append("release_status invalid")
@@ -67,10 +79,49 @@ def check(path):
             errs.append(f"unknown key {k} (custom keys start with x_)")
     return errs
 
+def tree_checks(path):
+    """(ok, message) pairs: META.json against the rest of the tree."""
+    out = []
+    top = os.path.dirname(path) or "."
+    try:
+        text = open(path).read()
+        m = json.loads(text)
+    except Exception as e:  # noqa: BLE001
+        return [(False, f"META.json unreadable: {e}")]
+    version = str(m.get("version", ""))
+    control = os.path.join(top, "memprof.control")
+    dv = None
+    if os.path.exists(control):
+        mm = re.search(r"^default_version\s*=\s*'([^']*)'", open(control).read(), re.M)
+        dv = mm.group(1) if mm else None
+    ok = dv is not None and (version == dv or version.startswith(dv + "."))
+    out.append((ok, f"META.json version {version} is memprof.control's default_version {dv}"))
+    prov = m.get("provides", {}).get("memprof", {})
+    ok = prov.get("version") == version and prov.get("file") == f"sql/memprof--{dv}.sql"
+    out.append((ok, f"provides.memprof is version {prov.get('version')}, file {prov.get('file')} (the install script of {dv})"))
+    # the Makefile's dist target reads the first line indented by three
+    # spaces that holds "version": the top-level one
+    mm = re.search(r'^   "version": *"([^"]*)"', text, re.M)
+    dist = mm.group(1) if mm else None
+    out.append((dist == version, f"make dist names the PGXN zip memprof-{dist}.zip"))
+    changelog = os.path.join(top, "debian", "changelog")
+    if os.path.exists(changelog):
+        mm = re.match(r'^memprof \(([^)]*?)(?:-[^-)]*)?\)', open(changelog).readline())
+        deb = mm.group(1) if mm else None
+        out.append((deb == version, f"debian/changelog's upstream version {deb} is META.json's"))
+    bad = re.findall(r'example\.(?:org|com|net)|github\.com', text)
+    out.append((not bad, "META.json names no placeholder address or repository" + (f" (found {', '.join(bad)})" if bad else "")))
+    return out
+
 if __name__ == "__main__":
-    errs = check(sys.argv[1] if len(sys.argv) > 1 else "META.json")
+    path = sys.argv[1] if len(sys.argv) > 1 else "META.json"
+    errs = check(path)
     for e in errs:
         print(f"not ok - META.json: {e}")
     if not errs:
         print("ok - META.json validates against PGXN Meta Spec 1.0.0")
-    sys.exit(1 if errs else 0)
+    bad = len(errs)
+    for ok, msg in tree_checks(path):
+        print(f"{'ok' if ok else 'not ok'} - {msg}")
+        bad += 0 if ok else 1
+    sys.exit(1 if bad else 0)
