@@ -109,12 +109,15 @@ TRUNCATE lc_seen;
 CALL memprof_leak_check_xact('INSERT INTO lc_seen VALUES (1); SELECT 1 / (5 - count(*)) FROM lc_seen', 20, 0, 'xact error');
 SELECT count(*) AS error_run_snapshots FROM memprof_snapshots WHERE label LIKE 'xact error%';
 -- a statement_timeout cancel in the middle of a run: 57014, and again no
--- snapshot of the run is left
-SET statement_timeout = '400ms';
+-- snapshot of the run is left.  Four iterations run and take their
+-- snapshots; the fifth sleeps, so the timeout lands inside it.
+TRUNCATE lc_seen;
+SET statement_timeout = '3s';
 \set VERBOSITY sqlstate
-CALL memprof_leak_check_xact('SELECT pg_sleep(0.03)', 200, 0, 'xact cancel');
+CALL memprof_leak_check_xact('INSERT INTO lc_seen VALUES (1); SELECT pg_sleep(CASE WHEN count(*) >= 5 THEN 60 ELSE 0 END) FROM lc_seen', 200, 0, 'xact cancel');
 \set VERBOSITY default
 RESET statement_timeout;
+SELECT count(*) AS iterations_done FROM lc_seen;
 SELECT count(*) AS cancelled_run_snapshots FROM memprof_snapshots WHERE label LIKE 'xact cancel%';
 \set VERBOSITY sqlstate
 CALL memprof_leak_check_xact(NULL);
