@@ -106,14 +106,4 @@ PathIndex::Fold(const Sample &s, std::vector<PathFigures> &out)
 	}
 }
 
-std::vector<std::string_view>
-PathIndex::Names(int32 path) const
-{
-	std::vector<std::string_view> v(static_cast<size_t>(level_[path]) + 1);
-
-	for (int32 p = path; p >= 0; p = parent_[p])
-		v[level_[p]] = *name_text_[name_[p]];
-	return v;
-}
-
 }								/* namespace memprof */

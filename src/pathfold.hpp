@@ -49,9 +49,6 @@ public:
 	int32		Parent(int32 path) const { return parent_[path]; }
 	std::string_view Name(int32 path) const { return *name_text_[name_[path]]; }
 
-	/* The names of a path, root first. */
-	std::vector<std::string_view> Names(int32 path) const;
-
 private:
 	int32		Intern(int32 parent, std::string_view name);
 

@@ -41,13 +41,4 @@ ContextTypeOf(MemoryContext cxt)
 	}
 }
 
-int64
-CountContexts(MemoryContext root)
-{
-	int64		n = 0;
-
-	WalkContexts(root, [&n](const ContextVisit &) { n++; return true; });
-	return n;
-}
-
 }								/* namespace memprof */

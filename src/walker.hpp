@@ -133,7 +133,4 @@ ForEachContext(MemoryContext root, Fn &&fn) noexcept
 	}
 }
 
-/* Counts the contexts under root (root included). */
-int64		CountContexts(MemoryContext root);
-
 }								/* namespace memprof */
