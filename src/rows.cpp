@@ -14,10 +14,6 @@
 
 #include <cmath>
 
-extern "C" {
-#include "utils/lsyscache.h"
-}
-
 namespace memprof {
 
 namespace {

@@ -98,7 +98,11 @@ TakeSample(MemoryContext root, Sample &out)
 		if (ident != nullptr)
 		{
 			ident_len = strlen(ident);
-			/* clip long idents (query texts) on a character boundary */
+			/*
+			 * clip long idents (query texts) on a character boundary;
+			 * pg_mbcliplen raises no error (it stops at an invalid
+			 * byte), so it is called outside PgCall
+			 */
 			if (ident_len >= kIdentDisplaySize)
 				ident_len = pg_mbcliplen(ident, static_cast<int>(ident_len),
 										 kIdentDisplaySize - 1);

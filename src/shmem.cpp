@@ -6,10 +6,6 @@
 #include "boundary.hpp"
 #include "stmtstats.hpp"
 
-extern "C" {
-#include "access/twophase.h"
-}
-
 namespace memprof {
 
 int			fetch_buffers = 4;

@@ -29,10 +29,6 @@
 #include "rows.hpp"
 #include "shmem.hpp"
 
-extern "C" {
-#include "utils/hsearch.h"
-}
-
 namespace memprof {
 
 StmtShared *stmt_shared = nullptr;

@@ -19,12 +19,6 @@
 #include "shmem.hpp"
 #include "walker.hpp"
 
-extern "C" {
-#include "access/parallel.h"
-#include "executor/executor.h"
-#include "tcop/utility.h"
-}
-
 namespace memprof {
 
 bool		track_statements = true;
