@@ -3,9 +3,12 @@
  *
  * The two rules (as in pg_duckdb's CONTRIBUTING.md):
  *   1. No C++ exception ever reaches PostgreSQL.  Every SQL-callable function
- *      is declared with MEMPROF_FUNCTION, every hook or callback body runs
- *      through InvokeHook; both catch everything, leave the catch block, and
- *      only then raise a PostgreSQL error.
+ *      is declared with MEMPROF_FUNCTION, every hook or callback body that
+ *      can throw runs through InvokeHook; both catch everything, leave the
+ *      catch block, and only then raise a PostgreSQL error.  (The executor
+ *      and utility hooks in stmttrack.cpp run no code that throws: counters,
+ *      a static frame, the statement table's spinlock path; they call the
+ *      next hook directly.)
  *   2. No PostgreSQL error (a longjmp) jumps over a live C++ destructor.  C++
  *      code that holds RAII objects calls PostgreSQL only inside PgCall(),
  *      which catches the longjmp with PG_TRY, copies the error, and throws it
