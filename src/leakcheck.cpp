@@ -15,8 +15,12 @@
  * the worst verdict of any path.
  */
 #include "leakcheck.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
+#include "rows.hpp"
+#include "snapshot.hpp"
 
+#include <cctype>
 #include <cmath>
 
 namespace memprof {
@@ -269,3 +273,99 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+namespace {
+
+memprof::LeakThresholds
+Thresholds()
+{
+	return memprof::LeakThresholds{memprof::leak_min_slope, memprof::leak_min_r2,
+		static_cast<int64>(memprof::leak_min_growth)};
+}
+
+}								/* namespace */
+
+/*---- leak check ----*/
+
+/*
+ * memprof_leak_check(sql, iterations DEFAULT 100, warmup DEFAULT 10): runs
+ * sql repeatedly in this backend and fits growth per context path.
+ */
+MEMPROF_FUNCTION(memprof_leak_check_fn)
+{
+	if (PG_ARGISNULL(0))
+		throw memprof::Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "statement must not be null");
+	int32		iterations = memprof::ArgInt32(fcinfo, 1, "iterations");
+	int32		warmup = memprof::ArgInt32(fcinfo, 2, "warmup");
+
+	if (iterations < 3 || iterations > memprof::kMaxLeakIterations)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "iterations must be between 3 and %d, not %d",
+							 memprof::kMaxLeakIterations, iterations)
+			.Hint("A slope needs at least 3 samples; 100 to 1000 iterations suit most checks.");
+	if (warmup < 0 || warmup > memprof::kMaxLeakWarmup)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "warmup must be between 0 and %d, not %d",
+							 memprof::kMaxLeakWarmup, warmup);
+	const char *sql = memprof::ArgCString(fcinfo, 0);
+	bool		empty = true;
+
+	for (const char *c = sql; *c; c++)
+		if (!isspace(static_cast<unsigned char>(*c)) && *c != ';')
+			empty = false;
+	if (empty)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "statement must not be empty");
+
+	memprof::GrowthFit fit;
+
+	memprof::RunLeakCheck(sql, iterations, warmup, fit);
+	memprof::EmitFitRows(fcinfo, fit, Thresholds());
+	return (Datum) 0;
+}
+
+/*
+ * memprof_leak_fit(snapshot_ids bigint[]): the same fit over stored
+ * snapshots, in the order given (used by memprof_leak_check_xact).
+ */
+MEMPROF_FUNCTION(memprof_leak_fit_fn)
+{
+	if (PG_ARGISNULL(0))
+		throw memprof::Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "snapshot_ids must not be null");
+
+	std::vector<int64> ids;
+
+	memprof::PgCall([&]() {
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		if (ARR_NDIM(a) > 1)
+			ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+							errmsg("snapshot_ids must be a one-dimensional array")));
+		deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
+		for (int i = 0; i < n; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+								errmsg("snapshot_ids must not contain nulls")));
+			ids.push_back(DatumGetInt64(elems[i]));
+		}
+	});
+	if (ids.size() < 3)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "at least 3 snapshots are needed for a fit, not %zu", ids.size());
+
+	memprof::GrowthFit fit;
+	memprof::Sample sample;
+
+	for (int64 id : ids)
+	{
+		memprof::LoadSnapshot(id, sample);
+		fit.Add(sample);
+	}
+	memprof::EmitFitRows(fcinfo, fit, Thresholds());
+	return (Datum) 0;
+}

@@ -3,8 +3,10 @@
  */
 #include "publish.hpp"
 #include "boundary.hpp"
-#include "remote.hpp"
 #include "budget.hpp"
+#include "remote.hpp"
+#include "rows.hpp"
+#include "shmem.hpp"
 #include "stmttrack.hpp"
 
 #include <fcntl.h>
@@ -242,3 +244,164 @@ ReadProcStatus(int pid, int64 &rss, int64 &anon)
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+namespace {
+
+Datum
+TextOrNull(const char *s, bool *isnull)
+{
+	*isnull = (s == nullptr);
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+}								/* namespace */
+
+/*
+ * memprof_backend_summaries(): one row per live process (every PGPROC with
+ * a pid): its published summary, if any, and its RSS read from /proc now.
+ * Reads shared memory and /proc only: it signals nobody.
+ */
+MEMPROF_FUNCTION(memprof_backend_summaries_fn)
+{
+	memprof::RequireShared("memprof_backends");
+
+	struct Row
+	{
+		int32		pid;
+		bool		published;
+		memprof::ProcSummary s;
+		int64		rss, anon;
+		bool		have_proc;
+		bool		have_live;
+		int64		live_held, live_peak;
+	};
+	std::vector<Row> rows;
+	uint32		nprocs = std::min(ProcGlobal->allProcCount, memprof::shared->nslots);
+
+	/*
+	 * Which PGPROCs are live processes: a backend's PGPROC keeps its old pid
+	 * after the backend exits, so a PGPROC counts only while the proc array
+	 * (or the auxiliary-process table) still maps its pid to it.
+	 */
+	std::vector<int32> live(nprocs, 0);
+
+	memprof::PgCall([&]() {
+		LWLockAcquire(ProcArrayLock, LW_SHARED);
+		for (uint32 i = 0; i < nprocs; i++)
+		{
+			PGPROC	   *proc = &ProcGlobal->allProcs[i];
+			int32		pid = proc->pid;
+
+			if (pid != 0 &&
+				(BackendPidGetProcWithLock(pid) == proc || AuxiliaryPidGetProc(pid) == proc))
+				live[i] = pid;
+		}
+		LWLockRelease(ProcArrayLock);
+	});
+
+	rows.reserve(nprocs);
+	for (uint32 i = 0; i < nprocs; i++)
+	{
+		int32		pid = live[i];
+		Row			r;
+
+		if (pid == 0)
+			continue;
+		r.pid = pid;
+		r.published = memprof::ReadSlot(memprof::SlotAt(i), r.s) && r.s.pid == pid &&
+			r.s.published_at != 0;
+		r.have_proc = memprof::ReadProcStatus(pid, r.rss, r.anon);
+		/* the live allocator figures: valid once the owner set its slot up */
+		memprof::ProcSlot *slot = memprof::SlotAt(i);
+
+		r.live_held = slot->live.held;
+		r.live_peak = slot->live.peak;
+		r.have_live = memprof::InterceptStatus() == memprof::InterceptState::Active &&
+			r.s.pid == pid && (r.live_held != 0 || r.live_peak != 0);
+		rows.push_back(r);
+	}
+
+	memprof::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
+		const Row  &r = rows[i];
+
+		{
+			for (int k = 0; k < 20; k++)
+				n[k] = !r.published;
+			v[0] = Int32GetDatum(r.pid);
+			n[0] = false;
+			v[1] = Int64GetDatum(r.s.contexts);
+			v[2] = Int64GetDatum(r.s.total_bytes);
+			v[3] = Int64GetDatum(r.s.used_bytes);
+			v[4] = Int64GetDatum(r.s.top_self_bytes);
+			v[5] = Int64GetDatum(r.s.cache_bytes);
+			v[6] = Int64GetDatum(r.s.message_bytes);
+			v[7] = Int64GetDatum(r.s.portal_bytes);
+			v[8] = Int64GetDatum(r.s.transaction_bytes);
+			v[9] = Int64GetDatum(r.s.other_bytes);
+			v[10] = Int64GetDatum(r.s.peak_total_bytes);
+			v[11] = Int64GetDatum(r.s.peak_used_bytes);
+			v[12] = Int64GetDatum(r.rss);
+			n[12] = !r.have_proc;
+			v[13] = Int64GetDatum(r.anon);
+			n[13] = !r.have_proc || r.anon < 0;
+			v[14] = Int64GetDatum(r.s.pss_bytes);
+			n[14] = !r.published || r.s.pss_bytes < 0;
+			v[15] = Int64GetDatum(r.s.private_bytes);
+			n[15] = !r.published || r.s.private_bytes < 0;
+			v[16] = Int64GetDatum(r.s.malloc_bytes - r.s.total_bytes);
+			n[16] = !r.published || r.s.malloc_bytes < 0;
+			v[17] = TimestampTzGetDatum(r.s.published_at);
+			v[18] = Int64GetDatum(r.s.publications);
+			v[19] = Int64GetDatum(r.s.rss_bytes);
+			n[19] = !r.published || r.s.rss_bytes < 0;
+			v[20] = Int64GetDatum(r.live_held);
+			n[20] = !r.have_live;
+			v[21] = Int64GetDatum(r.live_peak);
+			n[21] = !r.have_live;
+		}
+	});
+	return (Datum) 0;
+}
+
+/* memprof_backend_history_rows(): the ring of exited processes, newest first. */
+MEMPROF_FUNCTION(memprof_backend_history_fn)
+{
+	memprof::RequireShared("memprof_backend_history");
+
+	std::vector<memprof::HistoryEntry> entries;
+
+	memprof::PgCall([&]() {
+		LWLockAcquire(memprof::shared->lock, LW_SHARED);
+		uint64		next = memprof::shared->history_next;
+		uint32		size = memprof::shared->history_size;
+		uint64		count = std::min<uint64>(next, size);
+
+		for (uint64 k = 0; k < count; k++)
+			entries.push_back(*memprof::HistoryAt(static_cast<uint32>((next - 1 - k) % size)));
+		LWLockRelease(memprof::shared->lock);
+	});
+	memprof::EmitRows(fcinfo, entries.size(), [&](size_t i, Datum *v, bool *n) {
+		const memprof::HistoryEntry &e = entries[i];
+
+		{
+			v[0] = Int32GetDatum(e.s.pid);
+			v[1] = TextOrNull(GetBackendTypeDesc(static_cast<BackendType>(e.s.backend_type)), &n[1]);
+			v[2] = ObjectIdGetDatum(e.s.dbid);
+			n[2] = !OidIsValid(e.s.dbid);
+			v[3] = ObjectIdGetDatum(e.s.userid);
+			n[3] = !OidIsValid(e.s.userid);
+			v[4] = TimestampTzGetDatum(e.s.started_at);
+			v[5] = TimestampTzGetDatum(e.exited_at);
+			v[6] = Int64GetDatum(e.s.peak_total_bytes);
+			v[7] = Int64GetDatum(e.s.peak_used_bytes);
+			v[8] = Int64GetDatum(e.s.total_bytes);
+			v[9] = Int64GetDatum(e.s.used_bytes);
+			v[10] = Int64GetDatum(e.s.contexts);
+			v[11] = Int64GetDatum(e.s.rss_bytes);
+			n[11] = e.s.rss_bytes < 0;
+		}
+	});
+	return (Datum) 0;
+}

@@ -3,9 +3,12 @@
  * remote.hpp for the protocol).
  */
 #include "remote.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
 #include "publish.hpp"
+#include "rows.hpp"
 #include "shmem.hpp"
+#include "snapshot.hpp"
 
 namespace memprof {
 
@@ -826,3 +829,107 @@ OnEmitLog(ErrorData *edata)
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+/*---- other processes ----*/
+
+namespace {
+
+int32
+CheckedTimeout(FunctionCallInfo fcinfo, int n)
+{
+	int32		t = memprof::ArgInt32(fcinfo, n, "timeout_ms");
+
+	if (t < 1 || t > 3600000)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "timeout_ms must be between 1 and 3600000, not %d", t);
+	return t;
+}
+
+void
+WarnIfTruncated(const memprof::RemoteInfo &info)
+{
+	if (!info.truncated)
+		return;
+	memprof::PgCall([&]() {
+		ereport(WARNING,
+				(errmsg("memory context tree of PID %d was cut: %d contexts did not fit",
+						info.pid, info.omitted),
+				 errdetail("They are summed into one row named \"memprof: %d contexts omitted\".",
+						   info.omitted),
+				 errhint("memprof fetches at most 1000000 contexts of one process.")));
+	});
+}
+
+}								/* namespace */
+
+/*
+ * memprof_backend_contexts(pid, timeout_ms DEFAULT 5000): the whole tree of
+ * any backend or auxiliary process, same columns as memprof_contexts.
+ */
+MEMPROF_FUNCTION(memprof_backend_contexts_fn)
+{
+	int32		pid = memprof::ArgInt32(fcinfo, 0, "pid");
+	int32		timeout = CheckedTimeout(fcinfo, 1);
+	memprof::Sample sample;
+	memprof::RemoteInfo info;
+
+	memprof::FetchRemoteSample(pid, timeout, sample, info);
+	WarnIfTruncated(info);
+	memprof::EmitContextRows(fcinfo, sample);
+	return (Datum) 0;
+}
+
+/* memprof_snapshot(label, pid): another process's tree as a snapshot. */
+MEMPROF_FUNCTION(memprof_snapshot_pid_fn)
+{
+	const char *label = memprof::ArgCString(fcinfo, 0);
+	int32		pid = memprof::ArgInt32(fcinfo, 1, "pid");
+	memprof::Sample sample;
+	memprof::RemoteInfo info;
+
+	memprof::FetchRemoteSample(pid, 5000, sample, info);
+	WarnIfTruncated(info);
+
+	memprof::SnapshotMeta m;
+
+	m.label = label;
+	m.pid = pid;
+	m.backend_type = info.backend_type >= 0
+		? GetBackendTypeDesc(static_cast<BackendType>(info.backend_type)) : "unknown";
+	m.backend_start = info.started_at;
+	m.taken_at = info.taken_at;
+	m.truncated = info.truncated;
+	m.omitted_contexts = info.omitted;
+	PG_RETURN_INT64(memprof::StoreSnapshot(sample, m));
+}
+
+/* memprof_fetch_buffers(): state of the remote-fetch buffers (diagnostics). */
+MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
+{
+	memprof::RequireShared("memprof_fetch_buffers");
+	static const char *const names[] = {"free", "requested", "writing", "done", "abandoned"};
+
+	memprof::EmitRows(fcinfo, memprof::shared->nbuffers, [&](size_t i, Datum *v, bool *n) {
+		{
+			memprof::FetchBuffer *b = memprof::BufferAt(static_cast<uint32>(i));
+			memprof::BufferState st;
+			int32		target, requester;
+
+			SpinLockAcquire(&b->mutex);
+			st = b->state;
+			target = b->target_pid;
+			requester = b->requester_pid;
+			SpinLockRelease(&b->mutex);
+			v[0] = Int32GetDatum(static_cast<int32>(i) + 1);
+			v[1] = CStringGetTextDatum(names[static_cast<int>(st)]);
+			v[2] = Int32GetDatum(target);
+			n[2] = (st == memprof::BufferState::Free);
+			v[3] = Int32GetDatum(requester);
+			n[3] = (st == memprof::BufferState::Free);
+			v[4] = Int64GetDatum(static_cast<int64>(memprof::shared->buffer_size));
+		}
+	});
+	return (Datum) 0;
+}

@@ -11,6 +11,7 @@
  */
 #include "rows.hpp"
 #include "boundary.hpp"
+#include "sample.hpp"
 
 #include <cmath>
 
@@ -250,3 +251,21 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+/*---- memprof_contexts ----*/
+
+/*
+ * memprof_contexts(): every memory context of the calling backend.
+ * The sample is taken completely before any row is built, so the rows
+ * describe one instant and the result's own memory is not in it.
+ */
+MEMPROF_FUNCTION(memprof_contexts_fn)
+{
+	memprof::ScratchSample scratch;
+
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	memprof::EmitContextRows(fcinfo, scratch.get());
+	return (Datum) 0;
+}

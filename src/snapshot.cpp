@@ -8,7 +8,10 @@
  * so parents come before children, as the folding code expects).
  */
 #include "snapshot.hpp"
+#include "args.hpp"
 #include "boundary.hpp"
+#include "rows.hpp"
+#include "sample.hpp"
 
 extern "C" {
 }
@@ -505,3 +508,162 @@ PruneSnapshots(const int32 *keep_last, const Interval *older_than)
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+namespace {
+
+memprof::SnapshotMeta
+OwnMeta(const char *label)
+{
+	memprof::SnapshotMeta m;
+
+	m.label = label;
+	m.pid = MyProcPid;
+	m.backend_type = GetBackendTypeDesc(MyBackendType);
+	m.backend_start = MyStartTimestamp;
+	m.taken_at = GetCurrentTimestamp();
+	return m;
+}
+
+}								/* namespace */
+
+/*---- snapshots ----*/
+
+/* memprof_snapshot(label text DEFAULT NULL): this backend's tree, stored. */
+MEMPROF_FUNCTION(memprof_snapshot_fn)
+{
+	memprof::ScratchSample scratch;
+
+	/* sample first: the tree as it is when the function starts */
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	int64		id = memprof::StoreSnapshot(scratch.get(), OwnMeta(memprof::ArgCString(fcinfo, 0)));
+
+	PG_RETURN_INT64(id);
+}
+
+/* memprof_baseline(label text DEFAULT 'baseline'): a snapshot marked baseline. */
+MEMPROF_FUNCTION(memprof_baseline_fn)
+{
+	memprof::ScratchSample scratch;
+
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	int64		id = memprof::StoreSnapshot(scratch.get(), OwnMeta(memprof::ArgCString(fcinfo, 0)));
+
+	memprof::SetBaseline(id);
+	PG_RETURN_INT64(id);
+}
+
+MEMPROF_FUNCTION(memprof_set_baseline_fn)
+{
+	memprof::SetBaseline(memprof::ArgInt64(fcinfo, 0, "snapshot id"));
+	PG_RETURN_VOID();
+}
+
+MEMPROF_FUNCTION(memprof_snapshot_drop_fn)
+{
+	int64		id = memprof::ArgInt64(fcinfo, 0, "snapshot id");
+
+	if (!memprof::DropSnapshot(id))
+		throw memprof::Error(ERRCODE_UNDEFINED_OBJECT, "memprof snapshot %lld does not exist",
+							 static_cast<long long>(id));
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * memprof_snapshot_prune(keep_last integer, older_than interval): deletes
+ * all but the newest keep_last snapshots and/or those older than
+ * older_than; at least one must be given, neither may be negative.
+ */
+MEMPROF_FUNCTION(memprof_snapshot_prune_fn)
+{
+	bool		has_keep = !PG_ARGISNULL(0);
+	bool		has_older = !PG_ARGISNULL(1);
+	int32		keep = has_keep ? PG_GETARG_INT32(0) : 0;
+	const Interval *older = has_older ? PG_GETARG_INTERVAL_P(1) : nullptr;
+
+	if (!has_keep && !has_older)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "memprof_snapshot_prune needs keep_last or older_than");
+	if (has_keep && keep < 0)
+		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+							 "keep_last must not be negative, not %d", keep);
+	if (has_older)
+	{
+		Interval	zero;
+		int			cmp = 0;
+
+		memset(&zero, 0, sizeof(zero));
+		memprof::PgCall([&]() {
+			cmp = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(older),
+													IntervalPGetDatum(&zero)));
+		});
+		if (cmp < 0)
+		{
+			const char *shown = nullptr;
+
+			memprof::PgCall([&]() {
+				shown = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(older)));
+			});
+			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
+								 "older_than must not be negative, not %s", shown)
+				.Hint("A negative interval would select snapshots taken in the future, that is all of them.");
+		}
+	}
+	PG_RETURN_INT64(memprof::PruneSnapshots(has_keep ? &keep : nullptr, older));
+}
+
+/*
+ * memprof_leak_xact_snapshot(label text, run_id bigint): a snapshot of this
+ * backend in a leak-check run: run_id NULL starts a run (the new snapshot's
+ * id becomes the run id), otherwise the run must be one of the caller's in
+ * this backend.  Used by memprof_leak_check_xact.
+ */
+MEMPROF_FUNCTION(memprof_leak_xact_snapshot_fn)
+{
+	memprof::ScratchSample scratch;
+
+	memprof::TakeSample(TopMemoryContext, scratch.get());
+	memprof::SnapshotMeta m = OwnMeta(memprof::ArgCString(fcinfo, 0));
+
+	if (PG_ARGISNULL(1))
+		m.run_id = memprof::kNewRun;
+	else
+	{
+		m.run_id = PG_GETARG_INT64(1);
+		if (m.run_id <= 0)
+			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE, "run_id must be positive, not %lld",
+								 static_cast<long long>(m.run_id));
+	}
+	PG_RETURN_INT64(memprof::StoreSnapshot(scratch.get(), m));
+}
+
+/* memprof_snapshot_contexts(id): a stored snapshot as memprof_contexts rows. */
+MEMPROF_FUNCTION(memprof_snapshot_contexts_fn)
+{
+	memprof::Sample sample;
+
+	memprof::LoadSnapshot(memprof::ArgInt64(fcinfo, 0, "snapshot id"), sample);
+	memprof::EmitContextRows(fcinfo, sample);
+	return (Datum) 0;
+}
+
+/* memprof_diff(from_id, to_id): growth per context path. */
+MEMPROF_FUNCTION(memprof_diff_fn)
+{
+	memprof::Sample from, to;
+
+	/* 1.0 and 1.1 declare two arguments: every path, as they did */
+	bool		include_unchanged = true;
+
+	if (PG_NARGS() > 2)
+	{
+		if (PG_ARGISNULL(2))
+			throw memprof::Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "include_unchanged must not be null");
+		include_unchanged = PG_GETARG_BOOL(2);
+	}
+	memprof::LoadSnapshot(memprof::ArgInt64(fcinfo, 0, "from_id"), from);
+	memprof::LoadSnapshot(memprof::ArgInt64(fcinfo, 1, "to_id"), to);
+	memprof::EmitDiffRows(fcinfo, from, to, include_unchanged);
+	return (Datum) 0;
+}

@@ -23,11 +23,11 @@
  * path, which refills the cache.
  */
 #include "stmtstats.hpp"
-#include "stmttrack.hpp"
 #include "boundary.hpp"
 #include "fingerprint.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
+#include "stmttrack.hpp"
 
 namespace memprof {
 

@@ -9,7 +9,6 @@
  * unwinds PostgreSQL's error_context_stack past it; the (sub)transaction
  * abort callbacks notice that the frame is gone and close the statement.
  */
-#include "stmtstats.hpp"
 #include "stmttrack.hpp"
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
@@ -17,6 +16,7 @@
 #include "fingerprint.hpp"
 #include "publish.hpp"
 #include "shmem.hpp"
+#include "stmtstats.hpp"
 #include "walker.hpp"
 
 namespace memprof {
@@ -683,3 +683,39 @@ InstallStatementHooks()
 }
 
 }								/* namespace memprof */
+
+/*==== SQL-callable functions ====*/
+
+/*
+ * memprof_allocator(): whether the allocator interception is active, why
+ * not, which functions it counts, and this process's figures.
+ */
+MEMPROF_FUNCTION(memprof_allocator_fn)
+{
+	static const char *const states[] = {"not loaded", "off", "active", "failed"};
+	memprof::InterceptState st = memprof::InterceptStatus();
+	Datum		result = 0;
+
+	memprof::PgCall([&]() {
+		TupleDesc	desc;
+		Datum		v[5];
+		bool		n[5] = {false, false, false, false, false};
+		const char *reason = memprof::InterceptReason();
+
+		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "return type must be a row type");
+		desc = BlessTupleDesc(desc);
+		v[0] = CStringGetTextDatum(states[static_cast<int>(st)]);
+		v[1] = CStringGetTextDatum(st == memprof::InterceptState::NotLoaded
+								   ? "memprof is not in shared_preload_libraries" : reason);
+		n[1] = (st == memprof::InterceptState::Active);
+		v[2] = CStringGetTextDatum(memprof::InterceptedSymbols());
+		n[2] = (st != memprof::InterceptState::Active);
+		v[3] = Int64GetDatum(memprof::alloc.held);
+		n[3] = (st != memprof::InterceptState::Active);
+		v[4] = Int64GetDatum(memprof::alloc.peak);
+		n[4] = (st != memprof::InterceptState::Active);
+		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
+	});
+	return result;
+}
