@@ -10,8 +10,8 @@ OBJS = \
 	src/remote.o \
 	src/rows.o \
 	src/snapshot.o \
-	src/stmtstats.o \
-	src/stmttrack.o \
+	src/statement_table.o \
+	src/statements.o \
 	src/fingerprint.o \
 	src/alloc/intercept.o \
 	src/sample.o \

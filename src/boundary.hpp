@@ -6,7 +6,7 @@
  *      is declared with MEMPROF_FUNCTION, every hook or callback body that
  *      can throw runs through InvokeHook; both catch everything, leave the
  *      catch block, and only then raise a PostgreSQL error.  (The executor
- *      and utility hooks in stmttrack.cpp run no code that throws: counters,
+ *      and utility hooks in statements.cpp run no code that throws: counters,
  *      a static frame, the statement table's spinlock path; they call the
  *      next hook directly.)
  *   2. No PostgreSQL error (a longjmp) jumps over a live C++ destructor.  C++

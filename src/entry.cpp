@@ -2,7 +2,7 @@
  * entry.cpp: module initialisation: _PG_init, the settings, and the hooks
  * and callbacks memprof registers.  Each feature's SQL-callable functions
  * live with the feature (snapshot.cpp, leakcheck.cpp, remote.cpp,
- * publish.cpp, rows.cpp, stmttrack.cpp, stmtstats.cpp, budget.cpp).
+ * publish.cpp, rows.cpp, statements.cpp, statement_table.cpp, budget.cpp).
  */
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
@@ -12,7 +12,7 @@
 #include "remote.hpp"
 #include "shmem.hpp"
 #include "snapshot.hpp"
-#include "stmttrack.hpp"
+#include "statements.hpp"
 
 
 extern "C" {
@@ -92,6 +92,8 @@ MemprofSubXactCallback(SubXactEvent event, SubTransactionId, SubTransactionId, v
 void
 _PG_init(void)
 {
+	memprof::exit_cleanup = memprof::RemoteExitCleanup;
+
 	DefineCustomIntVariable("memprof.max_snapshots",
 							"Number of stored snapshots kept; older ones are deleted (0: keep all).",
 							NULL, &memprof::max_snapshots, 10000, 0, INT_MAX,

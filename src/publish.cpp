@@ -4,10 +4,9 @@
 #include "publish.hpp"
 #include "boundary.hpp"
 #include "budget.hpp"
-#include "remote.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
-#include "stmttrack.hpp"
+#include "statements.hpp"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -16,6 +15,7 @@
 namespace memprof {
 
 int			publish_interval_ms = 1000;
+void		(*exit_cleanup) () = nullptr;
 bool		process_init_done = false;
 TimestampTz last_publish = 0;
 
@@ -99,10 +99,10 @@ OnExit(int code, Datum arg)
 	(void) code;
 	(void) arg;
 	InvokeHook(WARNING, []() {
-		RestoreContextTree();
+		if (exit_cleanup != nullptr)
+			exit_cleanup();
 		if (own_slot == nullptr)
 			return;
-		AbandonOwnRequests();
 
 		Sample		s;
 

@@ -19,6 +19,14 @@ namespace memprof {
 /* GUC memprof.publish_interval, in ms; -1 disables periodic publishing. */
 extern int	publish_interval_ms MEMPROF_HIDDEN;
 
+/*
+ * Run first by the exit callback, before the final sample: set by
+ * _PG_init to the remote fetch's clean-up (a tree parked by a report is put
+ * back, buffers this process requested are released), so that this file
+ * does not depend on remote.cpp.
+ */
+extern void (*exit_cleanup) ();
+
 /* Set up this process's slot and exit callback, once; false without shmem. */
 bool		EnsureProcessInit();
 

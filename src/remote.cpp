@@ -657,6 +657,13 @@ RestoreContextTreeSlow() noexcept
 }
 
 void
+RemoteExitCleanup()
+{
+	RestoreContextTree();
+	AbandonOwnRequests();
+}
+
+void
 AbandonOwnRequests()
 {
 	if (shared == nullptr)

@@ -114,6 +114,9 @@ ForgetKeptSample(TimestampTz now) noexcept
 		ForgetKeptSampleSlow(now);
 }
 
+/* At exit: puts the tree back if parked, releases the buffers requested. */
+void		RemoteExitCleanup();
+
 /* Releases every buffer this process requested (exit, error). */
 void		AbandonOwnRequests();
 

@@ -4,7 +4,7 @@
  */
 #include "shmem.hpp"
 #include "boundary.hpp"
-#include "stmtstats.hpp"
+#include "statement_table.hpp"
 
 namespace memprof {
 

@@ -24,7 +24,7 @@
  * out-of-memory does (malloc returns NULL), so PostgreSQL's own checks decide
  * where the error is raised: MCXT_ALLOC_NO_OOM callers get NULL, everyone
  * else gets PostgreSQL's out-of-memory error, which memprof rewrites into
- * its guard error (stmttrack.cpp).
+ * its guard error (statements.cpp).
  */
 #pragma once
 

@@ -1,5 +1,5 @@
 /*
- * stmtstats.cpp: per-statement memory statistics in a fixed-size shared
+ * statement_table.cpp: per-statement memory statistics in a fixed-size shared
  * hash keyed by (query id or text fingerprint, user, database).
  *
  * Locking, as pg_stat_statements does it: the hash is under memprof's
@@ -22,12 +22,12 @@
  * its removal began, and a changed table sends the process down the locked
  * path, which refills the cache.
  */
-#include "stmtstats.hpp"
+#include "statement_table.hpp"
 #include "boundary.hpp"
 #include "fingerprint.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
-#include "stmttrack.hpp"
+#include "statements.hpp"
 
 namespace memprof {
 

@@ -1,9 +1,9 @@
 /*
- * stmtstats.hpp: the shared table of statements (memprof_statements), and
+ * statement_table.hpp: the shared table of statements (memprof_statements), and
  * the path every top-level statement takes into it, inline here because it
  * runs once per statement: a process-local cache of entry addresses, checked
  * against the table's generation, then one spinlock.  Everything else (the
- * locked path, eviction, the SQL functions) is in stmtstats.cpp, whose head
+ * locked path, eviction, the SQL functions) is in statement_table.cpp, whose head
  * comment describes the locking.
  */
 #pragma once

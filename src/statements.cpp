@@ -1,6 +1,6 @@
 /*
- * stmttrack.cpp: statement windows, the statement table's feed, and the
- * guards (see stmttrack.hpp for what is counted, and alloc/counters.hpp for
+ * statements.cpp: statement windows, the statement table's feed, and the
+ * guards (see statements.hpp for what is counted, and alloc/counters.hpp for
  * the counters).
  *
  * The hooks hold no C++ objects and need no PG_TRY: which statement is top
@@ -9,14 +9,14 @@
  * unwinds PostgreSQL's error_context_stack past it; the (sub)transaction
  * abort callbacks notice that the frame is gone and close the statement.
  */
-#include "stmttrack.hpp"
+#include "statements.hpp"
 #include "alloc/counters.hpp"
 #include "boundary.hpp"
 #include "budget.hpp"
 #include "fingerprint.hpp"
 #include "publish.hpp"
 #include "shmem.hpp"
-#include "stmtstats.hpp"
+#include "statement_table.hpp"
 #include "walker.hpp"
 
 namespace memprof {

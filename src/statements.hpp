@@ -1,5 +1,5 @@
 /*
- * stmttrack.hpp: per-statement memory (peak and held) and the memory guards,
+ * statements.hpp: per-statement memory (peak and held) and the memory guards,
  * read from the allocator counters of alloc/counters.hpp.
  *
  * What a statement is.  A top-level statement: one run through the executor
