@@ -85,7 +85,10 @@ GRANT SELECT ON memprof_contexts, memprof_context_groups TO pg_read_all_stats;
  * backend (for the role that took it) for memprof_leaks.  taken_by is the
  * role that took it (NULL for snapshots taken before version 1.1: those
  * belong to superusers); run_id groups the snapshots of one
- * memprof_leak_check_xact run (the id of the run's first snapshot).
+ * memprof_leak_check_xact run (the id of the run's first snapshot), and
+ * run_complete is false until that run ended (memprof_snapshots shows
+ * complete runs only; a run cut short is deleted when its backend starts
+ * the next one).
  */
 CREATE TABLE memprof_snapshot_header (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -102,7 +105,8 @@ CREATE TABLE memprof_snapshot_header (
     omitted_contexts integer NOT NULL DEFAULT 0,
     is_baseline boolean NOT NULL DEFAULT false,
     taken_by regrole DEFAULT CAST(CAST(CURRENT_USER AS text) AS regrole),
-    run_id bigint
+    run_id bigint,
+    run_complete boolean NOT NULL DEFAULT true
 );
 CREATE INDEX ON memprof_snapshot_header (pid, backend_start, id);
 CREATE INDEX memprof_snapshot_header_run_id_idx ON memprof_snapshot_header (run_id)
@@ -139,9 +143,10 @@ CREATE VIEW memprof_snapshots AS
     SELECT id, label, pid, backend_type, backend_start, taken_at, contexts,
            total_bytes, free_bytes, total_bytes - free_bytes AS used_bytes,
            total_nblocks, truncated, omitted_contexts, is_baseline, taken_by, run_id
-      FROM memprof_snapshot_header;
+      FROM memprof_snapshot_header
+     WHERE run_complete;
 
-COMMENT ON VIEW memprof_snapshots IS 'stored memory-context snapshots, one row each';
+COMMENT ON VIEW memprof_snapshots IS 'stored memory-context snapshots, one row each (of a leak-check run, once the run ended)';
 
 /*
  * The snapshot functions record the calling role and then read and write
@@ -272,6 +277,13 @@ LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_leak_xact_snapshot(text, bigint) IS
 'a snapshot in a memprof_leak_check_xact run (run_id NULL: starts a run); returns the snapshot id';
 
+/* The end of a leak-check run: memprof_snapshots shows its snapshots from now. */
+CREATE FUNCTION memprof_leak_xact_finish(run_id bigint) RETURNS void
+AS 'MODULE_PATHNAME', 'memprof_leak_xact_finish_fn'
+LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION memprof_leak_xact_finish(bigint) IS
+'marks a memprof_leak_check_xact run of the caller''s in this backend complete';
+
 /*
  * Across transactions: runs sql, COMMITs, snapshots, warmup + iterations
  * times.  The run's snapshots carry run_label and the run's own id, run_id
@@ -368,6 +380,7 @@ BEGIN
         COMMIT;
     END LOOP;
     PERFORM @extschema@.memprof_snapshot_drop(w.id) FROM pg_catalog.unnest(warm) AS w(id);
+    PERFORM @extschema@.memprof_leak_xact_finish(run_id);
     COMMIT;
 END $$;
 COMMENT ON PROCEDURE memprof_leak_check_xact(text, integer, integer, text, bigint) IS
@@ -388,7 +401,7 @@ BEGIN
         RAISE EXCEPTION 'run_id must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     ids := ARRAY(SELECT h.id FROM @extschema@.memprof_snapshot_header h
-                  WHERE h.run_id = memprof_leak_fit_run.run_id ORDER BY h.id);
+                  WHERE h.run_id = memprof_leak_fit_run.run_id AND h.run_complete ORDER BY h.id);
     IF cardinality(ids) = 0 THEN
         RAISE EXCEPTION 'memprof leak-check run % does not exist', memprof_leak_fit_run.run_id
             USING ERRCODE = 'undefined_object',
@@ -419,7 +432,7 @@ BEGIN
         RAISE EXCEPTION 'run_label must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     SELECT max(h.run_id) INTO run FROM @extschema@.memprof_snapshot_header h
-     WHERE h.label = run_label AND h.run_id IS NOT NULL;
+     WHERE h.label = run_label AND h.run_id IS NOT NULL AND h.run_complete;
     IF run IS NOT NULL THEN
         ids := ARRAY(SELECT h.id FROM @extschema@.memprof_snapshot_header h
                       WHERE h.run_id = run AND h.label = run_label ORDER BY h.id);

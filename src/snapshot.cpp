@@ -34,6 +34,7 @@ struct ExtInfo
 	const char *schema;
 	Oid			owner;
 	bool		v10;			/* columns level/nblocks, no taken_by/run_id */
+	bool		run_complete;	/* 1.2 on: runs are marked complete when they end */
 	Oid			caller;			/* GetUserId() when the function was called */
 	bool		caller_super;
 	Oid			save_user;
@@ -58,7 +59,8 @@ SpiBegin()
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "memprof: SPI_connect failed");
 	rc = SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), e.extowner, "
-					 "e.extversion OPERATOR(pg_catalog.=) '1.0' "
+					 "e.extversion OPERATOR(pg_catalog.=) '1.0', "
+					 "e.extversion OPERATOR(pg_catalog.<>) ALL ('{1.0,1.1}'::pg_catalog.text[]) "
 					 "FROM pg_catalog.pg_extension e "
 					 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
 					 "WHERE e.extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
@@ -70,6 +72,7 @@ SpiBegin()
 	x.schema = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	x.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	x.v10 = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	x.run_complete = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	GetUserIdAndSecContext(&x.save_user, &x.save_sec);
 	SetUserIdAndSecContext(x.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	return x;
@@ -139,7 +142,51 @@ Int8Array(const std::vector<int64> &v)
 						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
+/*
+ * Raises 22023 unless run_id is a leak-check run of the caller's in this
+ * backend (PostgreSQL calls: inside PgCall, between SpiBegin and SpiEnd).
+ */
+void
+CheckOwnRun(const ExtInfo &x, int64 run_id, int32 pid, TimestampTz backend_start)
+{
+	Oid			rtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
+	Datum		rvals[4] = {Int64GetDatum(run_id), ObjectIdGetDatum(x.caller),
+	Int32GetDatum(pid), TimestampTzGetDatum(backend_start)};
+	int			rc;
+
+	if (x.v10)
+		elog(ERROR, "memprof: leak-check runs need extension version 1.1 (ALTER EXTENSION memprof UPDATE)");
+	rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
+										"WHERE run_id OPERATOR(pg_catalog.=) $1 "
+										"AND taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+										"AND pid OPERATOR(pg_catalog.=) $3 "
+										"AND backend_start OPERATOR(pg_catalog.=) $4",
+										x.schema), 4, rtypes, rvals, NULL, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("memprof leak-check run %lld is not a run of this role in this backend",
+						static_cast<long long>(run_id))));
+}
+
 }								/* namespace */
+
+void
+FinishRun(int64 run_id)
+{
+	PgCall([&]() {
+		ExtInfo		x = SpiBegin();
+		Oid			types[1] = {INT8OID};
+		Datum		vals[1] = {Int64GetDatum(run_id)};
+
+		CheckOwnRun(x, run_id, MyProcPid, MyStartTimestamp);
+		if (x.run_complete)
+			SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header SET run_complete = true "
+										   "WHERE run_id OPERATOR(pg_catalog.=) $1", x.schema),
+								  1, types, vals, NULL, false, 0);
+		SpiEnd(x);
+	});
+}
 
 int64
 StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
@@ -182,25 +229,7 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 
 		/* a continued leak-check run must be the caller's, in this backend */
 		if (meta.run_id > 0)
-		{
-			Oid			rtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
-			Datum		rvals[4] = {Int64GetDatum(meta.run_id), ObjectIdGetDatum(x.caller),
-			Int32GetDatum(meta.pid), TimestampTzGetDatum(meta.backend_start)};
-
-			if (x.v10)
-				elog(ERROR, "memprof: leak-check runs need extension version 1.1 (ALTER EXTENSION memprof UPDATE)");
-			rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
-												"WHERE run_id OPERATOR(pg_catalog.=) $1 "
-												"AND taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
-												"AND pid OPERATOR(pg_catalog.=) $3 "
-												"AND backend_start OPERATOR(pg_catalog.=) $4",
-												x.schema), 4, rtypes, rvals, NULL, false, 1);
-			if (rc != SPI_OK_SELECT || SPI_processed != 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("memprof leak-check run %lld is not a run of this role in this backend",
-								static_cast<long long>(meta.run_id))));
-		}
+			CheckOwnRun(x, meta.run_id, meta.pid, meta.backend_start);
 
 		/* header */
 		if (x.v10)
@@ -246,6 +275,34 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 			SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header SET run_id = id "
 										   "WHERE id OPERATOR(pg_catalog.=) $1", x.schema),
 								  1, ntypes, nvals, NULL, false, 1);
+		}
+		if (meta.run_id != 0 && x.run_complete)
+		{
+			/*
+			 * A run's snapshots stay incomplete (hidden from memprof_snapshots)
+			 * until memprof_leak_xact_finish.  A new run first deletes the
+			 * incomplete runs this role left in this backend: a run ends
+			 * before the next starts, so those were cut short (a cancel while
+			 * one of its transactions committed, which PL/pgSQL cannot catch).
+			 */
+			Oid			otypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
+			Datum		ovals[4] = {Int64GetDatum(snapshot_id), ObjectIdGetDatum(x.caller),
+			Int32GetDatum(meta.pid), TimestampTzGetDatum(meta.backend_start)};
+
+			SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header SET run_complete = false "
+										   "WHERE id OPERATOR(pg_catalog.=) $1", x.schema),
+								  1, otypes, ovals, NULL, false, 1);
+			if (meta.run_id == kNewRun)
+				SPI_execute_with_args(psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header "
+											   "WHERE run_id IS NOT NULL AND NOT run_complete "
+											   "AND run_id OPERATOR(pg_catalog.<>) $1 "
+											   "AND taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+											   "AND pid OPERATOR(pg_catalog.=) $3 "
+											   "AND backend_start OPERATOR(pg_catalog.=) $4 RETURNING id) "
+											   "DELETE FROM %s.memprof_snapshot_context c USING gone "
+											   "WHERE c.snapshot_id OPERATOR(pg_catalog.=) gone.id",
+											   x.schema, x.schema),
+									  4, otypes, ovals, NULL, false, 0);
 		}
 
 		/* contexts */
@@ -636,6 +693,13 @@ MEMPROF_FUNCTION(memprof_leak_xact_snapshot_fn)
 								 static_cast<long long>(m.run_id));
 	}
 	PG_RETURN_INT64(memprof::StoreSnapshot(scratch.get(), m));
+}
+
+/* memprof_leak_xact_finish(run_id bigint): the run ended; show its snapshots. */
+MEMPROF_FUNCTION(memprof_leak_xact_finish_fn)
+{
+	memprof::FinishRun(memprof::ArgInt64(fcinfo, 0, "run_id"));
+	PG_RETURN_VOID();
 }
 
 /* memprof_snapshot_contexts(id): a stored snapshot as memprof_contexts rows. */

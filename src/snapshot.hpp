@@ -50,6 +50,12 @@ void		LoadSnapshot(int64 id, Sample &out);
 bool		DropSnapshot(int64 id);
 
 /*
+ * Marks leak-check run run_id complete (memprof_snapshots shows it); 22023
+ * unless it is a run of the caller's in this backend.
+ */
+void		FinishRun(int64 run_id);
+
+/*
  * Marks id as the baseline of its backend for the role that took it (and
  * no other snapshot of that backend and role).
  */

@@ -1,6 +1,6 @@
 -- pgTAP: snapshots and the leak check: SQLSTATEs of bad input, privileges.
 BEGIN;
-SELECT plan(28);
+SELECT plan(37);
 
 SELECT has_table('memprof_snapshot_header');
 SELECT has_table('memprof_snapshot_context');
@@ -31,6 +31,26 @@ SELECT is((SELECT row(contexts_delta, total_bytes_delta, used_bytes_delta)::text
           (SELECT row(contexts_delta, total_bytes_delta, used_bytes_delta)::text
              FROM memprof_diff(:diff_a, :diff_b, true) WHERE path_names IS NULL),
           'the totals row counts every path either way');
+-- a leak-check run that never ended (its procedure cut short by a cancel
+-- while one of its transactions committed) is hidden, and the backend's
+-- next run deletes it
+SELECT memprof_leak_xact_snapshot('tap orphan run', NULL) AS orphan_run \gset
+SELECT is((SELECT count(*) FROM memprof_snapshots WHERE label = 'tap orphan run'), 0::bigint,
+          'a run that has not ended is not in memprof_snapshots');
+SELECT is((SELECT count(*) FROM memprof_snapshot_header WHERE run_id = :orphan_run AND NOT run_complete),
+          1::bigint, '... its snapshot is stored, marked incomplete');
+SELECT memprof_leak_xact_snapshot('tap next run', NULL) AS next_run \gset
+SELECT is((SELECT count(*) FROM memprof_snapshot_header WHERE run_id = :orphan_run), 0::bigint,
+          'the next run this backend starts deletes it');
+SELECT is((SELECT count(*) FROM memprof_snapshot_context WHERE snapshot_id = :orphan_run), 0::bigint,
+          '... with its contexts');
+SELECT lives_ok(format('SELECT memprof_leak_xact_finish(%s)', :next_run), 'memprof_leak_xact_finish ends a run');
+SELECT is((SELECT count(*) FROM memprof_snapshots WHERE run_id = :next_run), 1::bigint,
+          '... and memprof_snapshots shows it');
+SELECT throws_ok('SELECT memprof_leak_xact_finish(NULL)', '22004', NULL, 'memprof_leak_xact_finish(NULL): 22004');
+SELECT throws_ok('SELECT memprof_leak_xact_finish(-7)', '22023', NULL,
+                 'ending a run that is not the caller''s in this backend: 22023');
+SELECT lives_ok(format('SELECT memprof_snapshot_drop(%s)', :next_run), 'the run''s snapshot drops');
 SELECT lives_ok($$SELECT memprof_snapshot_drop(memprof_snapshot('tap'))$$, 'snapshot then drop');
 SELECT is((SELECT count(*) FROM memprof_snapshots WHERE label = 'tap'), 0::bigint, 'dropped snapshot is gone');
 

@@ -112,6 +112,7 @@ INSERT INTO memprof_trojan_calls VALUES
     ('memprof_leak_check(text,integer,integer)', $$SELECT %1$s.memprof_leak_check('SELECT 1', 3, 0)$$),
     ('memprof_leak_fit(bigint[])', 'SELECT %1$s.memprof_leak_fit(ARRAY[%2$s, %3$s, %4$s]::bigint[])'),
     ('memprof_leak_xact_snapshot(text,bigint)', $$SELECT %1$s.memprof_leak_xact_snapshot('trojan xact', NULL)$$),
+    ('memprof_leak_xact_finish(bigint)', 'SELECT %1$s.memprof_leak_xact_finish(%6$s)'),
     ('memprof_leak_check_xact(text,integer,integer,text,bigint)', $$CALL %1$s.memprof_leak_check_xact('SELECT 1', 3, 1, 'trojan xact run')$$),
     ('memprof_leak_fit_run(bigint)', 'SELECT %1$s.memprof_leak_fit_run(%6$s)'),
     ('memprof_leak_fit_label(text)', $$SELECT %1$s.memprof_leak_fit_label('trojan prepared run')$$),
