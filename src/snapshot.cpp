@@ -171,6 +171,32 @@ CheckOwnRun(const ExtInfo &x, int64 run_id, int32 pid, TimestampTz backend_start
 
 }								/* namespace */
 
+/*
+ * Deletes the snapshots whose header `where` selects (a condition on h, with
+ * parameters $1..$nargs), header and contexts in one statement: the one way
+ * snapshots are deleted (drop, prune, retention, runs cut short).  Returns
+ * how many snapshots went.
+ */
+int64
+DeleteSnapshots(const ExtInfo &x, const char *where, int nargs, Oid *types, Datum *vals,
+				const char *nulls)
+{
+	bool		isnull;
+	int			rc;
+
+	rc = SPI_execute_with_args(psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header h "
+										"               WHERE %s RETURNING h.id), "
+										"ctx AS (DELETE FROM %s.memprof_snapshot_context c "
+										"         WHERE c.snapshot_id OPERATOR(pg_catalog.=) "
+										"               ANY (ARRAY(SELECT id FROM gone))) "
+										"SELECT pg_catalog.count(*) FROM gone",
+										x.schema, where, x.schema),
+							   nargs, types, vals, nulls, false, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "memprof: could not delete snapshots (%d)", rc);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 void
 FinishRun(int64 run_id)
 {
@@ -293,16 +319,12 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 										   "WHERE id OPERATOR(pg_catalog.=) $1", x.schema),
 								  1, otypes, ovals, NULL, false, 1);
 			if (meta.run_id == kNewRun)
-				SPI_execute_with_args(psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header "
-											   "WHERE run_id IS NOT NULL AND NOT run_complete "
-											   "AND run_id OPERATOR(pg_catalog.<>) $1 "
-											   "AND taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
-											   "AND pid OPERATOR(pg_catalog.=) $3 "
-											   "AND backend_start OPERATOR(pg_catalog.=) $4 RETURNING id) "
-											   "DELETE FROM %s.memprof_snapshot_context c USING gone "
-											   "WHERE c.snapshot_id OPERATOR(pg_catalog.=) gone.id",
-											   x.schema, x.schema),
-									  4, otypes, ovals, NULL, false, 0);
+				DeleteSnapshots(x, "h.run_id IS NOT NULL AND NOT h.run_complete "
+								"AND h.run_id OPERATOR(pg_catalog.<>) $1 "
+								"AND h.taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+								"AND h.pid OPERATOR(pg_catalog.=) $3 "
+								"AND h.backend_start OPERATOR(pg_catalog.=) $4",
+								4, otypes, ovals, NULL);
 		}
 
 		/* contexts */
@@ -365,14 +387,10 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 			Oid			ktypes[1] = {INT4OID};
 			Datum		kvals[1] = {Int32GetDatum(max_snapshots)};
 
-			sql = psprintf("WITH gone AS (DELETE FROM %s.memprof_snapshot_header "
-						   "WHERE id OPERATOR(pg_catalog.<=) "
-						   "(SELECT id FROM %s.memprof_snapshot_header ORDER BY id DESC OFFSET $1 LIMIT 1) "
-						   "RETURNING id) "
-						   "DELETE FROM %s.memprof_snapshot_context "
-						   "WHERE snapshot_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT id FROM gone))",
-						   x.schema, x.schema, x.schema);
-			SPI_execute_with_args(sql, 1, ktypes, kvals, NULL, false, 0);
+			DeleteSnapshots(x, psprintf("h.id OPERATOR(pg_catalog.<=) "
+										"(SELECT id FROM %s.memprof_snapshot_header "
+										" ORDER BY id DESC OFFSET $1 LIMIT 1)", x.schema),
+							1, ktypes, kvals, NULL);
 		}
 		SpiEnd(x);
 	});
@@ -463,13 +481,7 @@ DropSnapshot(int64 id)
 		if (rc == SPI_OK_SELECT && SPI_processed == 1)
 		{
 			CheckOwner(x, id);
-			SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_header "
-										   "WHERE id OPERATOR(pg_catalog.=) $1",
-										   x.schema), 1, types, vals, NULL, false, 0);
-			found = (SPI_processed > 0);
-			SPI_execute_with_args(psprintf("DELETE FROM %s.memprof_snapshot_context "
-										   "WHERE snapshot_id OPERATOR(pg_catalog.=) $1",
-										   x.schema), 1, types, vals, NULL, false, 0);
+			found = DeleteSnapshots(x, "h.id OPERATOR(pg_catalog.=) $1", 1, types, vals, NULL) > 0;
 		}
 		SpiEnd(x);
 	});
@@ -524,8 +536,6 @@ PruneSnapshots(const int32 *keep_last, const Interval *older_than)
 		Oid			types[4] = {INT4OID, INTERVALOID, BOOLOID, OIDOID};
 		Datum		vals[4];
 		char		nulls[5] = "    ";
-		bool		isnull;
-		int			rc;
 
 		x = SpiBegin();
 		vals[0] = Int32GetDatum(keep_last ? *keep_last : 0);
@@ -539,26 +549,19 @@ PruneSnapshots(const int32 *keep_last, const Interval *older_than)
 		 * Only the caller's snapshots (all of them for a superuser) are
 		 * candidates, and keep_last counts among those.
 		 */
-		rc = SPI_execute_with_args(psprintf(
-			"WITH mine AS (SELECT id, taken_at FROM %s.memprof_snapshot_header h "
-			"               WHERE $3 OR %s), "
-			"gone AS (DELETE FROM %s.memprof_snapshot_header h "
-			"          WHERE h.id OPERATOR(pg_catalog.=) ANY (ARRAY("
-			"             SELECT m.id FROM mine m "
-			"              WHERE ($2 IS NOT NULL AND m.taken_at OPERATOR(pg_catalog.<) "
-			"                     (pg_catalog.now() OPERATOR(pg_catalog.-) $2)) "
-			"                 OR ($1 IS NOT NULL AND m.id OPERATOR(pg_catalog.<>) ALL (ARRAY("
-			"                     SELECT k.id FROM mine k ORDER BY k.id DESC LIMIT $1))))) "
-			"         RETURNING h.id), "
-			"ctx AS (DELETE FROM %s.memprof_snapshot_context c "
-			"         WHERE c.snapshot_id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT id FROM gone))) "
-			"SELECT pg_catalog.count(*) FROM gone",
-			x.schema,
-			x.v10 ? "false" : "h.taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $4",
-			x.schema, x.schema), 4, types, vals, nulls, false, 0);
-		if (rc != SPI_OK_SELECT || SPI_processed != 1)
-			elog(ERROR, "memprof: could not prune snapshots (%d)", rc);
-		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		const char *mine = psprintf("(SELECT id, taken_at FROM %s.memprof_snapshot_header m "
+									"  WHERE $3 OR %s)",
+									x.schema,
+									x.v10 ? "false" : "m.taken_by::pg_catalog.oid OPERATOR(pg_catalog.=) $4");
+
+		n = DeleteSnapshots(x, psprintf("h.id OPERATOR(pg_catalog.=) ANY (ARRAY("
+										"  SELECT m.id FROM %s m "
+										"   WHERE ($2 IS NOT NULL AND m.taken_at OPERATOR(pg_catalog.<) "
+										"          (pg_catalog.now() OPERATOR(pg_catalog.-) $2)) "
+										"      OR ($1 IS NOT NULL AND m.id OPERATOR(pg_catalog.<>) ALL (ARRAY("
+										"          SELECT k.id FROM %s k ORDER BY k.id DESC LIMIT $1)))))",
+										mine, mine),
+							4, types, vals, nulls);
 		SpiEnd(x);
 	});
 	return n;
