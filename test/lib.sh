@@ -12,7 +12,7 @@ export PG_CONFIG
 PGBIN=${PGBIN:-$("$PG_CONFIG" --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}
 MEMPROF_ROOT=${MEMPROF_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
-# as_pg CMD...: run CMD as the postgres OS user (directly if we are it).
+# as_pg CMD...: run CMD as the postgres OS user (directly when already that user).
 as_pg() {
 	if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
@@ -36,7 +36,7 @@ ensure_packages() {
 }
 
 # build_install: build and install memprof and the test-only module.
-# Fails when our code compiles with warnings.
+# Fails when memprof's code compiles with warnings.
 build_install() {
 	local log
 	log=$(mktemp)
