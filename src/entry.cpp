@@ -12,6 +12,7 @@
 #include "remote.hpp"
 #include "shmem.hpp"
 #include "snapshot.hpp"
+#include "statement_table.hpp"
 #include "statements.hpp"
 
 

@@ -27,10 +27,10 @@
 #include "fingerprint.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
-#include "statements.hpp"
 
 namespace memprof {
 
+int			max_tracked_statements = 5000;
 StmtShared *stmt_shared = nullptr;
 StmtCacheSlot stmt_cache[kStmtCacheSets][2];
 

@@ -25,6 +25,9 @@ struct StatementKey
 
 constexpr int kQueryTextLen = 1024;
 
+/* GUC memprof.max_statements: the table's hard cap (PGC_POSTMASTER). */
+extern int	max_tracked_statements;
+
 /* The shared hash's key: no padding bytes, as the hash reads them all. */
 struct HashKey
 {

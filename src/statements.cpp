@@ -26,7 +26,6 @@ int			log_min_statement_memory_kb = -1;
 int			max_statement_memory_kb = 0;
 int			max_backend_memory_kb = 0;
 int			guard_action = GUARD_ERROR;
-int			max_tracked_statements = 5000;
 bool		intercept_allocator = true;
 
 namespace {

@@ -44,7 +44,6 @@ extern int	log_min_statement_memory_kb MEMPROF_HIDDEN;	/* -1: off */
 extern int	max_statement_memory_kb;	/* 0: off */
 extern int	max_backend_memory_kb;	/* 0: off */
 extern int	guard_action;			/* GuardAction */
-extern int	max_tracked_statements;	/* shared hash size, PGC_POSTMASTER */
 extern bool intercept_allocator;	/* PGC_POSTMASTER */
 
 enum GuardAction
