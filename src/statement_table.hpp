@@ -81,13 +81,6 @@ constexpr int kStmtCacheSets = 128;
 extern StmtCacheSlot stmt_cache[kStmtCacheSets][2] MEMPROF_HIDDEN;
 
 inline bool
-SameStmtKey(const HashKey &a, const HashKey &b)
-{
-	return a.id == b.id && a.userid == b.userid && a.dbid == b.dbid &&
-		a.fingerprint == b.fingerprint;
-}
-
-inline bool
 SameStmtKey(const HashKey &a, const StatementKey &b)
 {
 	return a.id == b.id && a.userid == b.userid && a.dbid == b.dbid &&

@@ -4,7 +4,7 @@
 -- process are for superusers unless granted, like core's
 -- pg_log_backend_memory_contexts.
 BEGIN;
-SELECT plan(32);
+SELECT plan(38);
 
 CREATE ROLE memprof_tap_alice IN ROLE pg_read_all_stats;
 CREATE ROLE memprof_tap_bob IN ROLE pg_read_all_stats;
@@ -87,7 +87,18 @@ RESET ROLE;
 SET LOCAL ROLE memprof_tap_bob;
 SELECT throws_ok(format($$SELECT memprof_leak_xact_snapshot('bob in alice''s run', %s)$$, :alice_run), '22023', NULL,
                  'bob cannot add a snapshot to alice''s run');
+SELECT throws_ok(format('SELECT memprof_leak_xact_finish(%s)', :alice_run), '22023', NULL,
+                 'bob cannot end alice''s run');
 RESET ROLE;
+SELECT is((SELECT count(*) FROM memprof_snapshots WHERE run_id = :alice_run), 0::bigint,
+          'alice''s run is not shown while it has not ended');
+SELECT throws_ok(format('SELECT memprof_leak_xact_finish(%s)', :alice_run), '22023', NULL,
+                 'nor can a superuser end a run of another role (runs belong to their role and backend)');
+SET LOCAL ROLE memprof_tap_alice;
+SELECT lives_ok(format('SELECT memprof_leak_xact_finish(%s)', :alice_run), 'alice ends her run');
+RESET ROLE;
+SELECT is((SELECT taken_by::text FROM memprof_snapshots WHERE run_id = :alice_run), 'memprof_tap_alice',
+          'and it is shown, as alice''s');
 
 -- signalling functions: superuser only, like pg_log_backend_memory_contexts
 SET LOCAL ROLE memprof_tap_bob;
@@ -114,6 +125,7 @@ RESET ROLE;
 SET LOCAL ROLE memprof_tap_nobody4;
 SELECT throws_ok('SELECT memprof_snapshot()', '42501', NULL, 'unprivileged: memprof_snapshot refused');
 SELECT throws_ok('SELECT memprof_snapshot_prune(keep_last => 0)', '42501', NULL, 'unprivileged: memprof_snapshot_prune refused');
+SELECT throws_ok('SELECT memprof_leak_xact_finish(1)', '42501', NULL, 'unprivileged: memprof_leak_xact_finish refused');
 SELECT throws_ok(format('SELECT count(*) FROM memprof_backend_contexts(%s)', :other_pid), '42501', NULL,
                  'unprivileged: memprof_backend_contexts refused');
 RESET ROLE;
