@@ -19,18 +19,18 @@ OBJS = \
 	src/walker.o
 
 EXTENSION = memprof
-DATA = sql/memprof--1.0.sql sql/memprof--1.2.sql sql/memprof--1.0--1.1.sql sql/memprof--1.1--1.2.sql
+DATA = $(sort $(wildcard extension/memprof--*.sql))
 PGFILEDESC = "memprof - memory contexts of every PostgreSQL process"
 
 # pg_regress: inputs in sql/, outputs in expected/, in name order.
-# REGRESS_ALL is every sql/*.sql except the install scripts.  Files that
+# REGRESS_ALL is every sql/*.sql (install scripts live in extension/).  Files that
 # name memprof_test need the test-only module (test/memprof_test, which
 # `make install` does not install); the rest need memprof alone.
 # `make installcheck` runs only those, so it works on a server where only
 # `make install` ran (or the package is installed), with or without memprof
 # in shared_preload_libraries (expected/NAME_1.out holds the other output).
 # `make installcheck-all` runs every file with memprof_test loaded too.
-REGRESS_ALL = $(sort $(filter-out memprof--%,$(basename $(notdir $(wildcard $(srcdir)/sql/*.sql)))))
+REGRESS_ALL = $(sort $(basename $(notdir $(wildcard $(srcdir)/sql/*.sql))))
 REGRESS_NEEDS_TEST_MODULE = $(sort $(basename $(notdir $(shell grep -l -e memprof_test $(addprefix $(srcdir)/sql/,$(addsuffix .sql,$(REGRESS_ALL))) /dev/null))))
 REGRESS = $(filter-out $(REGRESS_NEEDS_TEST_MODULE),$(REGRESS_ALL))
 REGRESS_OPTS = --load-extension=memprof

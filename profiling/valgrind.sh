@@ -264,7 +264,6 @@ if [ "$REGRESS" = 1 ]; then
 	n=0
 	for f in "$MEMPROF_ROOT"/sql/*.sql; do
 		b=$(basename "$f" .sql)
-		case $b in memprof--*) continue ;; esac
 		if [ -n "$REGRESS_EXCLUDE" ] && [[ $b =~ $REGRESS_EXCLUDE ]]; then
 			prof_log "  $b: skipped (--regress-exclude)"
 			continue

@@ -1,6 +1,6 @@
 /*
  * snapshot.hpp: storing Samples in the extension's tables and reading them
- * back.  Tables (sql/memprof--1.2.sql):
+ * back.  Tables (extension/memprof--1.2.sql):
  *   memprof_snapshot_header   one row per snapshot (id, label, pid, ...)
  *   memprof_snapshot_context  one row per context (snapshot_id, id, ...)
  * The header carries pid, backend_type, backend_start and source, so a

@@ -97,7 +97,7 @@ def tree_checks(path):
     ok = dv is not None and (version == dv or version.startswith(dv + "."))
     out.append((ok, f"META.json version {version} is memprof.control's default_version {dv}"))
     prov = m.get("provides", {}).get("memprof", {})
-    ok = prov.get("version") == version and prov.get("file") == f"sql/memprof--{dv}.sql"
+    ok = prov.get("version") == version and prov.get("file") == f"extension/memprof--{dv}.sql"
     out.append((ok, f"provides.memprof is version {prov.get('version')}, file {prov.get('file')} (the install script of {dv})"))
     # the Makefile's dist target reads the first line indented by three
     # spaces that holds "version": the top-level one
