@@ -1,22 +1,25 @@
 # memprof: PGXS build of a C++17 extension.
 MODULE_big = memprof
 OBJS = \
-	src/boundary.o \
-	src/budget.o \
-	src/entry.o \
-	src/leakcheck.o \
+	src/pg/boundary.o \
+	src/pg/process.o \
+	src/pg/spi.o \
+	src/pg/tuples.o \
+	src/alloc/intercept.o \
+	src/walker.o \
+	src/sample.o \
 	src/pathfold.o \
+	src/fingerprint.o \
+	src/shmem.o \
+	src/rows.o \
 	src/publish.o \
 	src/remote.o \
-	src/rows.o \
 	src/snapshot.o \
+	src/leakcheck.o \
 	src/statement_table.o \
 	src/statements.o \
-	src/fingerprint.o \
-	src/alloc/intercept.o \
-	src/sample.o \
-	src/shmem.o \
-	src/walker.o
+	src/budget.o \
+	src/entry.o
 
 EXTENSION = memprof
 DATA = $(sort $(wildcard extension/memprof--*.sql))

@@ -9,8 +9,7 @@
  */
 #include "budget.hpp"
 #include "alloc/counters.hpp"
-#include "boundary.hpp"
-#include "rows.hpp"
+#include "pg/tuples.hpp"
 #include "shmem.hpp"
 
 #include <csignal>
@@ -241,18 +240,10 @@ MEMPROF_FUNCTION(memprof_server_fn)
 		}
 	}
 
-	Datum		result = 0;
+	int64		reserved = static_cast<int64>(pg_atomic_read_u64(&shared->budget_reserved));
+	int64		budget = static_cast<int64>(max_total_memory_kb) * 1024;
 
-	PgCall([&]() {
-		TupleDesc	desc;
-		Datum		v[8];
-		bool		n[8] = {false, false, false, false, false, false, false, false};
-		int64		reserved = static_cast<int64>(pg_atomic_read_u64(&shared->budget_reserved));
-		int64		budget = static_cast<int64>(max_total_memory_kb) * 1024;
-
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		desc = BlessTupleDesc(desc);
+	return pg::ReturnRow(fcinfo, [&](Datum *v, bool *n) {
 		v[0] = Int64GetDatum(live);
 		v[1] = Int64GetDatum(reserved);
 		v[2] = Int64GetDatum(processes);
@@ -263,9 +254,7 @@ MEMPROF_FUNCTION(memprof_server_fn)
 		v[5] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared->budget_refusals)));
 		v[6] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&shared->budget_cancels)));
 		v[7] = Int64GetDatum(static_cast<int64>(shared->nslots) * kChunk);
-		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
 	});
-	return result;
 }
 
 }								/* namespace memprof */

@@ -5,7 +5,7 @@
  * publish.cpp, rows.cpp, statements.cpp, statement_table.cpp, budget.cpp).
  */
 #include "alloc/counters.hpp"
-#include "boundary.hpp"
+#include "pg/boundary.hpp"
 #include "budget.hpp"
 #include "leakcheck.hpp"
 #include "publish.hpp"

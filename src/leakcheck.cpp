@@ -15,8 +15,8 @@
  * the worst verdict of any path.
  */
 #include "leakcheck.hpp"
-#include "args.hpp"
-#include "boundary.hpp"
+#include "pg/args.hpp"
+#include "pg/spi.hpp"
 #include "rows.hpp"
 #include "snapshot.hpp"
 
@@ -151,43 +151,16 @@ struct IterationInfo
 };
 
 void
-IterationContext(void *arg)
+DescribeIteration(const void *arg, char *buf, size_t len)
 {
 	const IterationInfo *it = static_cast<const IterationInfo *>(arg);
 
 	if (it->iteration <= it->warmup)
-		errcontext("memprof_leak_check iteration %d of %d (warm-up)",
-				   it->iteration, it->total);
+		snprintf(buf, len, "memprof_leak_check iteration %d of %d (warm-up)",
+				 it->iteration, it->total);
 	else
-		errcontext("memprof_leak_check iteration %d of %d (measured %d)",
-				   it->iteration, it->total, it->iteration - it->warmup);
-}
-
-/*
- * Names of the open cursors (pg_cursor(): every visible portal), holdable
- * ones left out when skip_holdable; appended to out.  Inside PgCall, SPI
- * connected.
- */
-void
-OpenCursors(bool skip_holdable, std::vector<std::string> &out)
-{
-	int			rc = SPI_execute(skip_holdable
-								 ? "SELECT name FROM pg_catalog.pg_cursor() WHERE NOT is_holdable"
-								 : "SELECT name FROM pg_catalog.pg_cursor()", true, 0);
-
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "memprof: could not list open cursors (%d)", rc);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-		if (name != nullptr)
-		{
-			out.emplace_back(name);
-			pfree(name);
-		}
-	}
-	SPI_freetuptable(SPI_tuptable);
+		snprintf(buf, len, "memprof_leak_check iteration %d of %d (measured %d)",
+				 it->iteration, it->total, it->iteration - it->warmup);
 }
 
 }								/* namespace */
@@ -197,15 +170,7 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 {
 	Sample		sample;
 	IterationInfo info{0, warmup, warmup + iterations};
-	int			guc_level = 0;
-
-	/*
-	 * A GUC nest level around the whole run: whatever the statement sets
-	 * (SET, SET LOCAL, set_config) is undone when the check ends, as if it
-	 * had never run; on error the transaction or subtransaction abort
-	 * undoes it.
-	 */
-	std::vector<std::string> before, now;
+	pg::StatementRunner runner;
 
 	/*
 	 * Cursors an iteration leaves open (OPEN in a DO block, DECLARE without
@@ -216,49 +181,18 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 	 * them; cursors open before the check, and WITH HOLD cursors (which
 	 * outlive a commit), stay open.
 	 */
-	PgCall([&]() {
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "memprof: SPI_connect failed");
-		guc_level = NewGUCNestLevel();
-		OpenCursors(false, before);
-	});
+	runner.Open();
+
+	std::vector<std::string> before = runner.CursorNames(false);
+
 	std::sort(before.begin(), before.end());
 	for (int32 i = 1; i <= warmup + iterations; i++)
 	{
 		info.iteration = i;
-		PgCall([&]() {
-			ErrorContextCallback cb;
-			int			rc;
-
-			cb.callback = IterationContext;
-			cb.arg = &info;
-			cb.previous = error_context_stack;
-			error_context_stack = &cb;
-
-			CHECK_FOR_INTERRUPTS();
-			rc = SPI_execute(sql, false, 0);
-			if (rc < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("memprof_leak_check cannot run this statement: %s",
-								SPI_result_code_string(rc)),
-						 errhint("Transaction control and COPY to the client are not allowed; "
-								 "use memprof_leak_check_xact to check across transactions.")));
-			SPI_freetuptable(SPI_tuptable);
-			error_context_stack = cb.previous;
-			now.clear();
-			OpenCursors(true, now);
-			for (const std::string &name : now)
-			{
-				Portal		portal;
-
-				if (std::binary_search(before.begin(), before.end(), name))
-					continue;
-				portal = SPI_cursor_find(name.c_str());
-				if (portal != nullptr)
-					SPI_cursor_close(portal);
-			}
-		});
+		runner.Run(sql, DescribeIteration, &info);
+		for (const std::string &name : runner.CursorNames(true))
+			if (!std::binary_search(before.begin(), before.end(), name))
+				runner.CloseCursor(name);
 		if (i > warmup)
 		{
 			/* the SPI result is freed; what is left is what the statement kept */
@@ -266,10 +200,7 @@ RunLeakCheck(const char *sql, int32 iterations, int32 warmup, GrowthFit &fit)
 			fit.Add(sample);
 		}
 	}
-	PgCall([&]() {
-		AtEOXact_GUC(false, guc_level);
-		SPI_finish();
-	});
+	runner.Close();
 }
 
 }								/* namespace memprof */
@@ -331,29 +262,8 @@ MEMPROF_FUNCTION(memprof_leak_check_fn)
  */
 MEMPROF_FUNCTION(memprof_leak_fit_fn)
 {
-	if (PG_ARGISNULL(0))
-		throw memprof::Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "snapshot_ids must not be null");
+	std::vector<int64> ids = memprof::ArgInt64Array(fcinfo, 0, "snapshot_ids");
 
-	std::vector<int64> ids;
-
-	memprof::PgCall([&]() {
-		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-
-		if (ARR_NDIM(a) > 1)
-			ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-							errmsg("snapshot_ids must be a one-dimensional array")));
-		deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-		for (int i = 0; i < n; i++)
-		{
-			if (nulls[i])
-				ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-								errmsg("snapshot_ids must not contain nulls")));
-			ids.push_back(DatumGetInt64(elems[i]));
-		}
-	});
 	if (ids.size() < 3)
 		throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
 							 "at least 3 snapshots are needed for a fit, not %zu", ids.size());

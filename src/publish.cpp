@@ -2,7 +2,8 @@
  * publish.cpp: summaries, /proc figures, per-process set-up and exit.
  */
 #include "publish.hpp"
-#include "boundary.hpp"
+#include "pg/lock.hpp"
+#include "pg/process.hpp"
 #include "budget.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
@@ -114,12 +115,12 @@ OnExit(int code, Datum arg)
 		e.s = own;
 		e.exited_at = GetCurrentTimestamp();
 		if (shared->history_size > 0)
-			PgCall([&]() {
-				LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-				*HistoryAt(static_cast<uint32>(shared->history_next % shared->history_size)) = e;
-				shared->history_next++;
-				LWLockRelease(shared->lock);
-			});
+		{
+			pg::LWLockGuard guard(shared->lock, LW_EXCLUSIVE);
+
+			*HistoryAt(static_cast<uint32>(shared->history_next % shared->history_size)) = e;
+			shared->history_next++;
+		}
 		/* the slot is free again; later frees no longer write into it */
 		ProcSummary empty;
 
@@ -278,28 +279,8 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 		int64		live_held, live_peak;
 	};
 	std::vector<Row> rows;
-	uint32		nprocs = std::min(ProcGlobal->allProcCount, memprof::shared->nslots);
-
-	/*
-	 * Which PGPROCs are live processes: a backend's PGPROC keeps its old pid
-	 * after the backend exits, so a PGPROC counts only while the proc array
-	 * (or the auxiliary-process table) still maps its pid to it.
-	 */
-	std::vector<int32> live(nprocs, 0);
-
-	memprof::PgCall([&]() {
-		LWLockAcquire(ProcArrayLock, LW_SHARED);
-		for (uint32 i = 0; i < nprocs; i++)
-		{
-			PGPROC	   *proc = &ProcGlobal->allProcs[i];
-			int32		pid = proc->pid;
-
-			if (pid != 0 &&
-				(BackendPidGetProcWithLock(pid) == proc || AuxiliaryPidGetProc(pid) == proc))
-				live[i] = pid;
-		}
-		LWLockRelease(ProcArrayLock);
-	});
+	std::vector<int32> live = memprof::pg::LiveProcessPids(memprof::shared->nslots);
+	uint32		nprocs = static_cast<uint32>(live.size());
 
 	rows.reserve(nprocs);
 	for (uint32 i = 0; i < nprocs; i++)
@@ -323,7 +304,7 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 		rows.push_back(r);
 	}
 
-	memprof::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
+	memprof::pg::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
 		const Row  &r = rows[i];
 
 		{
@@ -372,17 +353,17 @@ MEMPROF_FUNCTION(memprof_backend_history_fn)
 
 	std::vector<memprof::HistoryEntry> entries;
 
-	memprof::PgCall([&]() {
-		LWLockAcquire(memprof::shared->lock, LW_SHARED);
+	{
+		memprof::pg::LWLockGuard guard(memprof::shared->lock, LW_SHARED);
 		uint64		next = memprof::shared->history_next;
 		uint32		size = memprof::shared->history_size;
 		uint64		count = std::min<uint64>(next, size);
 
+		entries.reserve(count);
 		for (uint64 k = 0; k < count; k++)
 			entries.push_back(*memprof::HistoryAt(static_cast<uint32>((next - 1 - k) % size)));
-		LWLockRelease(memprof::shared->lock);
-	});
-	memprof::EmitRows(fcinfo, entries.size(), [&](size_t i, Datum *v, bool *n) {
+	}
+	memprof::pg::EmitRows(fcinfo, entries.size(), [&](size_t i, Datum *v, bool *n) {
 		const memprof::HistoryEntry &e = entries[i];
 
 		{

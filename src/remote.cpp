@@ -3,8 +3,8 @@
  * remote.hpp for the protocol).
  */
 #include "remote.hpp"
-#include "args.hpp"
-#include "boundary.hpp"
+#include "pg/args.hpp"
+#include "pg/process.hpp"
 #include "publish.hpp"
 #include "rows.hpp"
 #include "shmem.hpp"
@@ -255,7 +255,7 @@ Release(FetchBuffer *b)
 	}
 	SpinLockRelease(&b->mutex);
 	if (freed)
-		ConditionVariableBroadcast(&shared->pool_cv);
+		pg::WakeAll(&shared->pool_cv);
 }
 
 /* Releases what this process requested; before_shmem_exit callback. */
@@ -266,23 +266,6 @@ FetchExitCleanup(int code, Datum arg)
 	(void) arg;
 	AbandonOwnRequests();
 	RestoreContextTree();
-}
-
-/* The PGPROC number of a live backend or auxiliary process pid, or -1. */
-int
-TargetProcNo(int32 pid)
-{
-	int			procno = -1;
-
-	PgCall([&]() {
-		PGPROC	   *proc = BackendPidGetProc(pid);
-
-		if (proc == nullptr)
-			proc = AuxiliaryPidGetProc(pid);
-		if (proc != nullptr)
-			procno = compat::ProcIndex(proc);
-	});
-	return procno;
 }
 
 /* Claims a free buffer for pid, waiting until deadline; throws on timeout. */
@@ -314,18 +297,18 @@ ClaimBuffer(int32 pid, TimestampTz deadline, int32 timeout_ms)
 						"timed out after %d ms waiting for a free memprof fetch buffer", timeout_ms)
 				.Hint("All %u buffers are in use; raise memprof.fetch_buffers or the timeout.",
 					  shared->nbuffers);
-		PgCall([]() {
-			ConditionVariableTimedSleep(&shared->pool_cv, kSleepMs, PG_WAIT_EXTENSION);
-		});
+		pg::SleepOnCondition(&shared->pool_cv, kSleepMs);
 	}
 }
 
-/* Counts one more memprof signal for pid (slot procno), then sends it. */
-int
+/*
+ * Counts one more memprof signal for pid (slot procno), then sends it;
+ * false when it could not be sent.
+ */
+bool
 SignalTarget(int32 pid, int procno)
 {
 	ProcSlot   *slot = SlotAt(static_cast<uint32>(procno));
-	int			rc = 0;
 
 	SpinLockAcquire(&slot->signal_mutex);
 	if (slot->signal_pid != pid)
@@ -335,9 +318,7 @@ SignalTarget(int32 pid, int procno)
 	}
 	slot->signals_sent++;
 	SpinLockRelease(&slot->signal_mutex);
-	PgCall([&]() {
-		rc = SendProcSignal(pid, PROCSIG_LOG_MEMORY_CONTEXT, compat::kNoProcNumber);
-	});
+	bool		sent = pg::SignalLogMemoryContexts(pid);
 	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&slot->signal_mutex);
@@ -347,7 +328,7 @@ SignalTarget(int32 pid, int procno)
 		slot->last_posted_at = now;
 	}
 	SpinLockRelease(&slot->signal_mutex);
-	return rc;
+	return sent;
 }
 
 [[noreturn]] void
@@ -406,11 +387,11 @@ RunRound(FetchBuffer *b, int32 pid, int procno, int32 start, uint64 want,
 		}
 		if (st == BufferState::Requested)
 		{
-			if (TargetProcNo(pid) != procno)
+			if (pg::ProcNumberOfPid(pid) != procno)
 				ThrowExited(pid);
 			if (now - last_signal >= resignal_ms * 1000)
 			{
-				if (SignalTarget(pid, procno) < 0 && TargetProcNo(pid) != procno)
+				if (!SignalTarget(pid, procno) && pg::ProcNumberOfPid(pid) != procno)
 					ThrowExited(pid);
 				if (last_signal != 0)
 					resignal_ms = std::min(resignal_ms * 2, kResignalMs);
@@ -423,9 +404,7 @@ RunRound(FetchBuffer *b, int32 pid, int procno, int32 start, uint64 want,
 						timeout_ms, pid)
 				.Hint("The process reports at its next interrupt check; a process that runs "
 					  "long without one, or has log_min_messages above LOG, cannot answer.");
-		PgCall([&]() {
-			ConditionVariableTimedSleep(&b->cv, std::min(kSleepMs, resignal_ms), PG_WAIT_EXTENSION);
-		});
+		pg::SleepOnCondition(&b->cv, std::min(kSleepMs, resignal_ms));
 	}
 }
 
@@ -618,10 +597,10 @@ ServeRequests(TimestampTz now)
 			b->state = BufferState::Done;
 		}
 		SpinLockRelease(&b->mutex);
-		ConditionVariableBroadcast(&b->cv);
+		pg::WakeAll(&b->cv);
 	}
 	if (freed_any)
-		ConditionVariableBroadcast(&shared->pool_cv);
+		pg::WakeAll(&shared->pool_cv);
 
 	/*
 	 * A sample sent in several rounds is kept for the next rounds (of this
@@ -695,7 +674,7 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 	}
 	RequireShared("memprof_backend_contexts for another process");
 
-	int			procno = TargetProcNo(pid);
+	int			procno = pg::ProcNumberOfPid(pid);
 
 	if (procno < 0 || static_cast<uint32>(procno) >= shared->nslots)
 		throw Error(ERRCODE_INVALID_PARAMETER_VALUE,
@@ -703,7 +682,7 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 	if (!exit_cleanup_registered)
 	{
 		/* a requester that exits while it waits leaves no buffer behind */
-		PgCall([]() { before_shmem_exit(FetchExitCleanup, (Datum) 0); });
+		pg::AtProcessExit(FetchExitCleanup);
 		exit_cleanup_registered = true;
 	}
 
@@ -753,11 +732,11 @@ FetchRemoteSample(int32 pid, int32 timeout_ms, Sample &out, RemoteInfo &info)
 				break;
 		}
 		AddOmittedRow(b, out, info);
-		PgCall([]() { ConditionVariableCancelSleep(); });
+		pg::CancelConditionSleep();
 	}
 	catch (...)
 	{
-		ConditionVariableCancelSleep();
+		pg::CancelConditionSleep();
 		Release(b);
 		throw;
 	}
@@ -859,14 +838,12 @@ WarnIfTruncated(const memprof::RemoteInfo &info)
 {
 	if (!info.truncated)
 		return;
-	memprof::PgCall([&]() {
-		ereport(WARNING,
-				(errmsg("memory context tree of PID %d was cut: %d contexts did not fit",
-						info.pid, info.omitted),
-				 errdetail("They are summed into one row named \"memprof: %d contexts omitted\".",
-						   info.omitted),
-				 errhint("memprof fetches at most 1000000 contexts of one process.")));
-	});
+	memprof::pg::Warn(memprof::Error(ERRCODE_WARNING,
+									 "memory context tree of PID %d was cut: %d contexts did not fit",
+									 info.pid, info.omitted)
+					  .Detail("They are summed into one row named \"memprof: %d contexts omitted\".",
+							  info.omitted)
+					  .Hint("memprof fetches at most 1000000 contexts of one process."));
 }
 
 }								/* namespace */
@@ -918,7 +895,7 @@ MEMPROF_FUNCTION(memprof_fetch_buffers_fn)
 	memprof::RequireShared("memprof_fetch_buffers");
 	static const char *const names[] = {"free", "requested", "writing", "done", "abandoned"};
 
-	memprof::EmitRows(fcinfo, memprof::shared->nbuffers, [&](size_t i, Datum *v, bool *n) {
+	memprof::pg::EmitRows(fcinfo, memprof::shared->nbuffers, [&](size_t i, Datum *v, bool *n) {
 		{
 			memprof::FetchBuffer *b = memprof::BufferAt(static_cast<uint32>(i));
 			memprof::BufferState st;

@@ -10,7 +10,6 @@
  * per-element work is not needed for a 1-D text array without nulls.
  */
 #include "rows.hpp"
-#include "boundary.hpp"
 #include "sample.hpp"
 
 #include <cmath>
@@ -19,60 +18,20 @@ namespace memprof {
 
 namespace {
 
-text *
-MakeText(std::string_view s)
-{
-	return cstring_to_text_with_len(s.data(), static_cast<int>(s.size()));
-}
-
-/*
- * The ancestors of the current row: names[l] is the name at level l and
- * bytes[l] the size of elements 0..l in an int-aligned text array.
- */
+/* The names of the current row's ancestors, by level (pre-order). */
 struct PathStack
 {
-	std::vector<text *> names;
-	std::vector<Size> bytes;
+	std::vector<std::string_view> names;
 
-	void Set(int32 level, text *name)
+	void Set(int32 level, std::string_view name)
 	{
 		size_t		l = static_cast<size_t>(level);
 
 		if (names.size() <= l)
-		{
 			names.resize(l + 1);
-			bytes.resize(l + 1);
-		}
 		names[l] = name;
-		bytes[l] = (l > 0 ? bytes[l - 1] : 0) + INTALIGN(VARSIZE(name));
 	}
 };
-
-/* A text[] of names[0..level], lower bound 1, no nulls. */
-ArrayType *
-BuildPath(const PathStack &st, int32 level)
-{
-	Size		overhead = ARR_OVERHEAD_NONULLS(1);
-	Size		size = overhead + st.bytes[level];
-	ArrayType  *a = static_cast<ArrayType *>(palloc0(size));
-	char	   *p;
-
-	SET_VARSIZE(a, size);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = TEXTOID;
-	ARR_DIMS(a)[0] = level + 1;
-	ARR_LBOUND(a)[0] = 1;
-	p = ARR_DATA_PTR(a);
-	for (int32 l = 0; l <= level; l++)
-	{
-		text	   *n = st.names[l];
-
-		memcpy(p, n, VARSIZE(n));
-		p += INTALIGN(VARSIZE(n));	/* padding stays zero (palloc0) */
-	}
-	return a;
-}
 
 }								/* namespace */
 
@@ -80,83 +39,58 @@ void
 EmitContextRows(FunctionCallInfo fcinfo, const Sample &sample)
 {
 	PathStack	stack;
-	Datum		type_names[kContextTypes];
 
 	stack.names.reserve(64);
-	stack.bytes.reserve(64);
-	PgCall([&]() {
-		ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-		MemoryContext oldcxt;
-		MemoryContext rowcxt;
+	pg::EmitRows(fcinfo, sample.rows.size(), [&](size_t i, Datum *values, bool *nulls) {
+		const SampleRow &r = sample.rows[i];
+		std::string_view name = sample.Name(r);
 
-		InitMaterializedSRF(fcinfo, 0);
-		if (rsinfo->setDesc->natts != kContextRowColumns)
-			elog(ERROR, "memprof: return type must have %d columns, not %d",
-				 kContextRowColumns, rsinfo->setDesc->natts);
-
-		/*
-		 * Names stay alive while they are ancestors (they live in the
-		 * per-query context); each row's own datums go in a small context
-		 * reset after every row.
-		 */
-		oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-		for (int t = 0; t < kContextTypes; t++)
-			type_names[t] = PointerGetDatum(MakeText(ContextTypeName(static_cast<ContextType>(t))));
-		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "memprof rows",
-									   ALLOCSET_DEFAULT_SIZES);
-
-		for (const SampleRow &r : sample.rows)
-		{
-			Datum		values[kContextRowColumns];
-			bool		nulls[kContextRowColumns] = {false};
-			text	   *name;
-
-			CHECK_FOR_INTERRUPTS();
-			/* a node's name outlives the row only if it has children */
-			name = MakeText(sample.Name(r));
-			stack.Set(r.level, name);
-
-			MemoryContextSwitchTo(rowcxt);
-			values[0] = Int32GetDatum(r.id);
-			values[1] = Int32GetDatum(r.parent_id);
-			nulls[1] = (r.parent_id == 0);
-			values[2] = Int32GetDatum(r.level);
-			values[3] = PointerGetDatum(BuildPath(stack, r.level));
-			values[4] = PointerGetDatum(name);
-			if (sample.HasIdent(r))
-				values[5] = PointerGetDatum(MakeText(sample.Ident(r)));
-			else
-				nulls[5] = true;
-			values[6] = type_names[static_cast<int>(r.type)];
-			values[7] = Int64GetDatum(r.total_bytes);
-			values[8] = Int64GetDatum(r.free_bytes);
-			values[9] = Int64GetDatum(r.used_bytes());
-			values[10] = Int64GetDatum(r.nblocks);
-			values[11] = Int64GetDatum(r.free_chunks);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			MemoryContextReset(rowcxt);
-			MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
-		}
-		MemoryContextDelete(rowcxt);
-		MemoryContextSwitchTo(oldcxt);
-	});
+		stack.Set(r.level, name);
+		values[0] = Int32GetDatum(r.id);
+		values[1] = Int32GetDatum(r.parent_id);
+		nulls[1] = (r.parent_id == 0);
+		values[2] = Int32GetDatum(r.level);
+		values[3] = pg::TextArrayDatum_Unsafe(stack.names.data(), r.level + 1);
+		values[4] = pg::TextDatum_Unsafe(name);
+		if (sample.HasIdent(r))
+			values[5] = pg::TextDatum_Unsafe(sample.Ident(r));
+		else
+			nulls[5] = true;
+		values[6] = pg::TextDatum_Unsafe(ContextTypeName(r.type));
+		values[7] = Int64GetDatum(r.total_bytes);
+		values[8] = Int64GetDatum(r.free_bytes);
+		values[9] = Int64GetDatum(r.used_bytes());
+		values[10] = Int64GetDatum(r.nblocks);
+		values[11] = Int64GetDatum(r.free_chunks);
+	}, kContextRowColumns);
 }
 
 namespace {
 
 /*
- * text[] of a path's names, in the current memory context.  Called inside
- * PgCall: no object with a destructor in this frame.
+ * text[] of a path's names, in the current memory context; names is the
+ * caller's scratch space, sized for the deepest path.  Called from a row
+ * emitter's fill: no object with a destructor in this frame.
  */
 Datum
-PathArray(const PathIndex &index, int32 path)
+PathArray(const PathIndex &index, int32 path, std::vector<std::string_view> &names)
 {
 	int32		n = index.Level(path) + 1;
-	Datum	   *elems = static_cast<Datum *>(palloc(sizeof(Datum) * n));
 
 	for (int32 p = path; p >= 0; p = index.Parent(p))
-		elems[index.Level(p)] = PointerGetDatum(MakeText(index.Name(p)));
-	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+		names[static_cast<size_t>(index.Level(p))] = index.Name(p);
+	return pg::TextArrayDatum_Unsafe(names.data(), n);
+}
+
+/* Scratch space for PathArray over every path of index. */
+std::vector<std::string_view>
+PathScratch(const PathIndex &index)
+{
+	int32		deepest = 0;
+
+	for (int32 p = 0; p < static_cast<int32>(index.Size()); p++)
+		deepest = std::max(deepest, index.Level(p));
+	return std::vector<std::string_view>(static_cast<size_t>(deepest) + 1);
 }
 
 struct DiffRow
@@ -201,11 +135,13 @@ EmitDiffRows(FunctionCallInfo fcinfo, const Sample &from, const Sample &to, bool
 	});
 	rows.push_back(total);
 
-	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
+	std::vector<std::string_view> scratch = PathScratch(index);
+
+	pg::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
 		const DiffRow &r = rows[i];
 
 		if (r.path >= 0)
-			v[0] = PathArray(index, r.path);
+			v[0] = PathArray(index, r.path, scratch);
 		else
 			nulls[0] = true;
 		v[1] = Int64GetDatum(r.from.contexts);
@@ -224,15 +160,16 @@ void
 EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds &t)
 {
 	std::vector<FitRow> rows = fit.Fit(t);
+	std::vector<std::string_view> scratch = PathScratch(fit.Index());
 
-	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
+	pg::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *nulls) {
 		const FitRow &r = rows[i];
 
 		if (r.path >= 0)
-			v[0] = PathArray(fit.Index(), r.path);
+			v[0] = PathArray(fit.Index(), r.path, scratch);
 		else
 			nulls[0] = true;
-		v[1] = PointerGetDatum(MakeText(r.path >= 0 ? PathScopeName(r.scope) : "overall"));
+		v[1] = pg::TextDatum_Unsafe((r.path >= 0 ? PathScopeName(r.scope) : "overall"));
 		v[2] = Int64GetDatum(r.contexts_first);
 		v[3] = Int64GetDatum(r.contexts_last);
 		v[4] = Int64GetDatum(r.used_first);
@@ -246,7 +183,7 @@ EmitFitRows(FunctionCallInfo fcinfo, const GrowthFit &fit, const LeakThresholds 
 		v[7] = Float8GetDatum(std::round(r.slope * 10.0) / 10.0);
 		v[8] = Float8GetDatum(std::round(r.r2 * 1000.0) / 1000.0);
 		nulls[8] = std::isnan(r.r2);
-		v[9] = PointerGetDatum(MakeText(r.verdict));
+		v[9] = pg::TextDatum_Unsafe((r.verdict));
 	});
 }
 

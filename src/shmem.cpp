@@ -3,7 +3,7 @@
  * See shmem.hpp for the layout and the locking rules.
  */
 #include "shmem.hpp"
-#include "boundary.hpp"
+#include "pg/boundary.hpp"
 #include "statement_table.hpp"
 
 namespace memprof {

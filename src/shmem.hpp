@@ -30,7 +30,7 @@
  */
 #pragma once
 
-#include "pg.hpp"
+#include "pg/pg.hpp"
 #include "alloc/counters.hpp"
 
 namespace memprof {

@@ -8,13 +8,10 @@
  * so parents come before children, as the folding code expects).
  */
 #include "snapshot.hpp"
-#include "args.hpp"
-#include "boundary.hpp"
+#include "pg/args.hpp"
+#include "pg/spi.hpp"
 #include "rows.hpp"
 #include "sample.hpp"
-
-extern "C" {
-}
 
 namespace memprof {
 
@@ -23,76 +20,13 @@ int			max_snapshots = 10000;
 namespace {
 
 /*
- * What the statements need to know about the installed extension: its
- * schema (quoted), its owner, and whether the tables still have version
- * 1.0's columns (a 1.0 install running this library before ALTER EXTENSION
- * memprof UPDATE).  Every statement below names its functions and
- * operators with their schema, whatever search_path the caller has.
- */
-struct ExtInfo
-{
-	const char *schema;
-	Oid			owner;
-	bool		v10;			/* columns level/nblocks, no taken_by/run_id */
-	bool		run_complete;	/* 1.2 on: runs are marked complete when they end */
-	Oid			caller;			/* GetUserId() when the function was called */
-	bool		caller_super;
-	Oid			save_user;
-	int			save_sec;
-};
-
-/*
- * SPI_connect, the extension's schema and owner, and the switch to the
- * owner's identity for the statements (undone by SpiEnd, or by the
- * (sub)transaction abort on error).  PG15 keeps get_extension_schema()
- * static, so ask the catalog.
- */
-ExtInfo
-SpiBegin()
-{
-	ExtInfo		x;
-	bool		isnull;
-	int			rc;
-
-	x.caller = GetUserId();
-	x.caller_super = superuser();
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "memprof: SPI_connect failed");
-	rc = SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), e.extowner, "
-					 "e.extversion OPERATOR(pg_catalog.=) '1.0', "
-					 "e.extversion OPERATOR(pg_catalog.<>) ALL ('{1.0,1.1}'::pg_catalog.text[]) "
-					 "FROM pg_catalog.pg_extension e "
-					 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-					 "WHERE e.extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"memprof\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION memprof.")));
-	x.schema = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	x.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	x.v10 = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	x.run_complete = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	GetUserIdAndSecContext(&x.save_user, &x.save_sec);
-	SetUserIdAndSecContext(x.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
-	return x;
-}
-
-void
-SpiEnd(const ExtInfo &x)
-{
-	SetUserIdAndSecContext(x.save_user, x.save_sec);
-	SPI_finish();
-}
-
-/*
  * Raises 42704 if snapshot id does not exist, 42501 if the caller may not
  * change it: a superuser may change any snapshot, another role only the
  * snapshots it took.  Snapshots taken before 1.1 recorded no role and
  * belong to superusers.
  */
 void
-CheckOwner(const ExtInfo &x, int64 id)
+CheckOwner(const pg::ExtensionSpi &x, int64 id)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		vals[1] = {Int64GetDatum(id)};
@@ -120,7 +54,7 @@ CheckOwner(const ExtInfo &x, int64 id)
 				 errdetail("A role that is not a superuser may drop, prune or re-baseline only the snapshots it took.")));
 }
 
-/* Array builders; called inside PgCall, so no destructors here. */
+/* Array builders; called inside WithExtensionSpi, so no destructors here. */
 ArrayType *
 Int4Array(const std::vector<int32> &v)
 {
@@ -144,10 +78,10 @@ Int8Array(const std::vector<int64> &v)
 
 /*
  * Raises 22023 unless run_id is a leak-check run of the caller's in this
- * backend (PostgreSQL calls: inside PgCall, between SpiBegin and SpiEnd).
+ * backend (PostgreSQL calls: inside WithExtensionSpi).
  */
 void
-CheckOwnRun(const ExtInfo &x, int64 run_id, int32 pid, TimestampTz backend_start)
+CheckOwnRun(const pg::ExtensionSpi &x, int64 run_id, int32 pid, TimestampTz backend_start)
 {
 	Oid			rtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
 	Datum		rvals[4] = {Int64GetDatum(run_id), ObjectIdGetDatum(x.caller),
@@ -178,7 +112,7 @@ CheckOwnRun(const ExtInfo &x, int64 run_id, int32 pid, TimestampTz backend_start
  * how many snapshots went.
  */
 int64
-DeleteSnapshots(const ExtInfo &x, const char *where, int nargs, Oid *types, Datum *vals,
+DeleteSnapshots(const pg::ExtensionSpi &x, const char *where, int nargs, Oid *types, Datum *vals,
 				const char *nulls)
 {
 	bool		isnull;
@@ -200,8 +134,7 @@ DeleteSnapshots(const ExtInfo &x, const char *where, int nargs, Oid *types, Datu
 void
 FinishRun(int64 run_id)
 {
-	PgCall([&]() {
-		ExtInfo		x = SpiBegin();
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(run_id)};
 
@@ -210,7 +143,6 @@ FinishRun(int64 run_id)
 			SPI_execute_with_args(psprintf("UPDATE %s.memprof_snapshot_header SET run_complete = true "
 										   "WHERE run_id OPERATOR(pg_catalog.=) $1", x.schema),
 								  1, types, vals, NULL, false, 0);
-		SpiEnd(x);
 	});
 }
 
@@ -240,8 +172,7 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 		types[i] = CharGetDatum("?asgb"[static_cast<int>(r.type)]);
 	}
 
-	PgCall([&]() {
-		ExtInfo		x;
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		char	   *sql;
 		Oid			htypes[13] = {TEXTOID, INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
 			INT4OID, INT8OID, INT8OID, INT8OID, BOOLOID, INT4OID, OIDOID, INT8OID};
@@ -250,8 +181,6 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 		bool	   *inulls;
 		bool		isnull;
 		int			rc;
-
-		x = SpiBegin();
 
 		/* a continued leak-check run must be the caller's, in this backend */
 		if (meta.run_id > 0)
@@ -392,7 +321,6 @@ StoreSnapshot(const Sample &s, const SnapshotMeta &meta)
 										" ORDER BY id DESC OFFSET $1 LIMIT 1)", x.schema),
 							1, ktypes, kvals, NULL);
 		}
-		SpiEnd(x);
 	});
 	return snapshot_id;
 }
@@ -402,13 +330,11 @@ LoadSnapshot(int64 id, Sample &out)
 {
 	out.rows.clear();
 	out.text.clear();
-	PgCall([&]() {
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		ExtInfo		x;
 		int			rc;
 
-		x = SpiBegin();
 		rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
 											"WHERE id OPERATOR(pg_catalog.=) $1",
 											x.schema), 1, types, vals, NULL, true, 1);
@@ -459,7 +385,6 @@ LoadSnapshot(int64 id, Sample &out)
 					ident ? VARDATA_ANY(ident) : nullptr,
 					ident ? VARSIZE_ANY_EXHDR(ident) : 0);
 		}
-		SpiEnd(x);
 	});
 }
 
@@ -468,13 +393,11 @@ DropSnapshot(int64 id)
 {
 	bool		found = false;
 
-	PgCall([&]() {
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		ExtInfo		x;
 		int			rc;
 
-		x = SpiBegin();
 		rc = SPI_execute_with_args(psprintf("SELECT 1 FROM %s.memprof_snapshot_header "
 											"WHERE id OPERATOR(pg_catalog.=) $1",
 											x.schema), 1, types, vals, NULL, false, 1);
@@ -483,7 +406,6 @@ DropSnapshot(int64 id)
 			CheckOwner(x, id);
 			found = DeleteSnapshots(x, "h.id OPERATOR(pg_catalog.=) $1", 1, types, vals, NULL) > 0;
 		}
-		SpiEnd(x);
 	});
 	return found;
 }
@@ -491,12 +413,10 @@ DropSnapshot(int64 id)
 void
 SetBaseline(int64 id)
 {
-	PgCall([&]() {
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		Oid			types[1] = {INT8OID};
 		Datum		vals[1] = {Int64GetDatum(id)};
-		ExtInfo		x;
 
-		x = SpiBegin();
 		CheckOwner(x, id);
 
 		/*
@@ -522,7 +442,6 @@ SetBaseline(int64 id)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("memprof snapshot %lld does not exist", static_cast<long long>(id))));
-		SpiEnd(x);
 	});
 }
 
@@ -531,13 +450,11 @@ PruneSnapshots(const int32 *keep_last, const Interval *older_than)
 {
 	int64		n = 0;
 
-	PgCall([&]() {
-		ExtInfo		x;
+	pg::WithExtensionSpi([&](const pg::ExtensionSpi &x) {
 		Oid			types[4] = {INT4OID, INTERVALOID, BOOLOID, OIDOID};
 		Datum		vals[4];
 		char		nulls[5] = "    ";
 
-		x = SpiBegin();
 		vals[0] = Int32GetDatum(keep_last ? *keep_last : 0);
 		nulls[0] = keep_last ? ' ' : 'n';
 		vals[1] = older_than ? IntervalPGetDatum(older_than) : (Datum) 0;
@@ -562,7 +479,6 @@ PruneSnapshots(const int32 *keep_last, const Interval *older_than)
 										"          SELECT k.id FROM %s k ORDER BY k.id DESC LIMIT $1)))))",
 										mine, mine),
 							4, types, vals, nulls);
-		SpiEnd(x);
 	});
 	return n;
 }
@@ -650,21 +566,10 @@ MEMPROF_FUNCTION(memprof_snapshot_prune_fn)
 							 "keep_last must not be negative, not %d", keep);
 	if (has_older)
 	{
-		Interval	zero;
-		int			cmp = 0;
-
-		memset(&zero, 0, sizeof(zero));
-		memprof::PgCall([&]() {
-			cmp = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(older),
-													IntervalPGetDatum(&zero)));
-		});
-		if (cmp < 0)
+		if (memprof::pg::IntervalIsNegative(older))
 		{
-			const char *shown = nullptr;
+			const char *shown = memprof::pg::IntervalText(older);
 
-			memprof::PgCall([&]() {
-				shown = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(older)));
-			});
 			throw memprof::Error(ERRCODE_INVALID_PARAMETER_VALUE,
 								 "older_than must not be negative, not %s", shown)
 				.Hint("A negative interval would select snapshots taken in the future, that is all of them.");

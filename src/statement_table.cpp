@@ -23,9 +23,10 @@
  * path, which refills the cache.
  */
 #include "statement_table.hpp"
-#include "boundary.hpp"
+#include "pg/hash.hpp"
+#include "pg/lock.hpp"
 #include "fingerprint.hpp"
-#include "rows.hpp"
+#include "pg/tuples.hpp"
 #include "shmem.hpp"
 
 namespace memprof {
@@ -207,19 +208,12 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 
 	/* the table never holds more than its cap: room for all, reserved unlocked */
 	rows.reserve(static_cast<size_t>(max_tracked_statements) + 1);
-	PgCall([&]() {
-		HASH_SEQ_STATUS seq;
-		StmtEntry  *e;
+	{
+		pg::LWLockGuard guard(stmt_shared->lock, LW_SHARED);
 
-		LWLockAcquire(stmt_shared->lock, LW_SHARED);
-		hash_seq_init(&seq, stmt_hash);
-		while ((e = static_cast<StmtEntry *>(hash_seq_search(&seq))) != nullptr)
-		{
+		pg::ScanHash<StmtEntry>(stmt_hash, [&](StmtEntry *e) {
 			if (rows.size() == rows.capacity())
-			{
-				hash_seq_term(&seq);
-				break;
-			}
+				return false;
 			rows.emplace_back();
 			Row		   &r = rows.back();
 
@@ -235,11 +229,11 @@ MEMPROF_FUNCTION(memprof_statements_fn)
 			r.max_worker_peak = e->max_worker_peak;
 			memcpy(r.query, e->query, kQueryTextLen);
 			SpinLockRelease(&e->mutex);
-		}
-		LWLockRelease(stmt_shared->lock);
-	});
+			return true;
+		});
+	}
 
-	EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
+	pg::EmitRows(fcinfo, rows.size(), [&](size_t i, Datum *v, bool *n) {
 		const Row  &r = rows[i];
 		bool		fp = r.key.fingerprint != 0;
 
@@ -273,24 +267,20 @@ MEMPROF_FUNCTION(memprof_statements_reset_fn)
 	RequireShared("memprof_statements_reset");
 	int64		removed = 0;
 
-	PgCall([&]() {
-		HASH_SEQ_STATUS seq;
-		StmtEntry  *e;
+	{
+		pg::LWLockGuard guard(stmt_shared->lock, LW_EXCLUSIVE);
 
-		LWLockAcquire(stmt_shared->lock, LW_EXCLUSIVE);
 		pg_atomic_fetch_add_u64(&stmt_shared->generation, 1);
-		hash_seq_init(&seq, stmt_hash);
-		while ((e = static_cast<StmtEntry *>(hash_seq_search(&seq))) != nullptr)
-		{
+		pg::ScanHash<StmtEntry>(stmt_hash, [&](StmtEntry *e) {
 			RemoveEntry(e);
 			removed++;
-		}
+			return true;
+		});
 		pg_atomic_write_u64(&stmt_shared->dropped, 0);
 		pg_atomic_write_u64(&stmt_shared->dealloc, 0);
 		pg_atomic_write_u64(&stmt_shared->evicted, 0);
 		stmt_shared->reset_at = GetCurrentTimestamp();
-		LWLockRelease(stmt_shared->lock);
-	});
+	}
 	PG_RETURN_INT64(removed);
 }
 
@@ -298,27 +288,23 @@ MEMPROF_FUNCTION(memprof_statements_reset_fn)
 MEMPROF_FUNCTION(memprof_statements_info_fn)
 {
 	RequireShared("memprof_statements_info");
-	Datum		result = 0;
+	int64		entries;
+	TimestampTz reset_at;
 
-	PgCall([&]() {
-		TupleDesc	desc;
-		Datum		v[6];
-		bool		n[6] = {false};
+	{
+		pg::LWLockGuard guard(stmt_shared->lock, LW_SHARED);
 
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		desc = BlessTupleDesc(desc);
-		LWLockAcquire(stmt_shared->lock, LW_SHARED);
-		v[0] = Int64GetDatum(static_cast<int64>(hash_get_num_entries(stmt_hash)));
+		entries = static_cast<int64>(hash_get_num_entries(stmt_hash));
+		reset_at = stmt_shared->reset_at;
+	}
+	return pg::ReturnRow(fcinfo, [&](Datum *v, bool *) {
+		v[0] = Int64GetDatum(entries);
 		v[1] = Int64GetDatum(static_cast<int64>(max_tracked_statements));
 		v[2] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->dealloc)));
 		v[3] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->evicted)));
 		v[4] = Int64GetDatum(static_cast<int64>(pg_atomic_read_u64(&stmt_shared->dropped)));
-		v[5] = TimestampTzGetDatum(stmt_shared->reset_at);
-		LWLockRelease(stmt_shared->lock);
-		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
+		v[5] = TimestampTzGetDatum(reset_at);
 	});
-	return result;
 }
 
 }								/* namespace memprof */

@@ -11,7 +11,7 @@
  */
 #include "statements.hpp"
 #include "alloc/counters.hpp"
-#include "boundary.hpp"
+#include "pg/tuples.hpp"
 #include "budget.hpp"
 #include "fingerprint.hpp"
 #include "publish.hpp"
@@ -693,17 +693,9 @@ MEMPROF_FUNCTION(memprof_allocator_fn)
 {
 	static const char *const states[] = {"not loaded", "off", "active", "failed"};
 	memprof::InterceptState st = memprof::InterceptStatus();
-	Datum		result = 0;
+	const char *reason = memprof::InterceptReason();
 
-	memprof::PgCall([&]() {
-		TupleDesc	desc;
-		Datum		v[5];
-		bool		n[5] = {false, false, false, false, false};
-		const char *reason = memprof::InterceptReason();
-
-		if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "return type must be a row type");
-		desc = BlessTupleDesc(desc);
+	return memprof::pg::ReturnRow(fcinfo, [&](Datum *v, bool *n) {
 		v[0] = CStringGetTextDatum(states[static_cast<int>(st)]);
 		v[1] = CStringGetTextDatum(st == memprof::InterceptState::NotLoaded
 								   ? "memprof is not in shared_preload_libraries" : reason);
@@ -714,7 +706,5 @@ MEMPROF_FUNCTION(memprof_allocator_fn)
 		n[3] = (st != memprof::InterceptState::Active);
 		v[4] = Int64GetDatum(memprof::alloc.peak);
 		n[4] = (st != memprof::InterceptState::Active);
-		result = HeapTupleGetDatum(heap_form_tuple(desc, v, n));
 	});
-	return result;
 }

@@ -34,7 +34,7 @@
 #pragma once
 
 #include "hidden.hpp"
-#include "pg.hpp"
+#include "pg/pg.hpp"
 
 namespace memprof {
 

@@ -16,7 +16,7 @@
  */
 #pragma once
 
-#include "pg.hpp"
+#include "pg/pg.hpp"
 
 namespace memprof {
 

@@ -5,7 +5,7 @@
  * memprof's MEMPROF_FUNCTION, so the tests of the C++/PostgreSQL boundary
  * exercise memprof.so's own boundary code.
  */
-#include "boundary.hpp"
+#include "pg/boundary.hpp"
 
 #include <map>
 #include <stdexcept>

@@ -37,4 +37,36 @@ ArgCString(FunctionCallInfo fcinfo, int n)
 	return out;
 }
 
+/*
+ * A bigint[] argument: 22004 when NULL or holding a NULL, 2202E when it has
+ * more than one dimension.
+ */
+inline std::vector<int64>
+ArgInt64Array(FunctionCallInfo fcinfo, int n, const char *what)
+{
+	std::vector<int64> out;
+
+	if (PG_ARGISNULL(n))
+		throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "%s must not be null", what);
+	PgCall([&]() {
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(n);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			count;
+
+		if (ARR_NDIM(a) > 1)
+			ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+							errmsg("%s must be a one-dimensional array", what)));
+		deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
+		for (int i = 0; i < count; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+								errmsg("%s must not contain nulls", what)));
+			out.push_back(DatumGetInt64(elems[i]));
+		}
+	});
+	return out;
+}
+
 }								/* namespace memprof */

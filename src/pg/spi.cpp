@@ -1,0 +1,177 @@
+/*
+ * spi.cpp: SPI sessions (see spi.hpp).
+ */
+#include "spi.hpp"
+
+namespace memprof::pg {
+
+/*
+ * PG15 keeps get_extension_schema() static, so ask the catalog, with every
+ * operator schema-qualified whatever the caller's search_path.
+ */
+ExtensionSpi
+OpenExtensionSpi_Unsafe()
+{
+	ExtensionSpi x;
+	bool		isnull;
+	int			rc;
+
+	x.caller = GetUserId();
+	x.caller_super = superuser();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "memprof: SPI_connect failed");
+	rc = SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), e.extowner, "
+					 "e.extversion OPERATOR(pg_catalog.=) '1.0', "
+					 "e.extversion OPERATOR(pg_catalog.<>) ALL ('{1.0,1.1}'::pg_catalog.text[]) "
+					 "FROM pg_catalog.pg_extension e "
+					 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
+					 "WHERE e.extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"memprof\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION memprof.")));
+	x.schema = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	x.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	x.v10 = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	x.run_complete = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	GetUserIdAndSecContext(&x.save_user, &x.save_sec);
+	SetUserIdAndSecContext(x.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	return x;
+}
+
+void
+CloseExtensionSpi_Unsafe(const ExtensionSpi &x)
+{
+	SetUserIdAndSecContext(x.save_user, x.save_sec);
+	SPI_finish();
+}
+
+bool
+IntervalIsNegative(const Interval *iv)
+{
+	Interval	zero;
+	int			cmp = 0;
+
+	memset(&zero, 0, sizeof(zero));
+	PgCall([&]() {
+		cmp = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
+												IntervalPGetDatum(&zero)));
+	});
+	return cmp < 0;
+}
+
+const char *
+IntervalText(const Interval *iv)
+{
+	const char *shown = nullptr;
+
+	PgCall([&]() { shown = DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(iv))); });
+	return shown;
+}
+
+namespace {
+
+struct RunContext
+{
+	StatementRunner::Describe describe;
+	const void *arg;
+};
+
+void
+RunErrorContext(void *arg)
+{
+	const RunContext *rc = static_cast<const RunContext *>(arg);
+	char		line[256];
+
+	rc->describe(rc->arg, line, sizeof(line));
+	errcontext("%s", line);
+}
+
+}								/* namespace */
+
+void
+StatementRunner::Open()
+{
+	PgCall([&]() {
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "memprof: SPI_connect failed");
+		guc_level_ = NewGUCNestLevel();
+	});
+}
+
+void
+StatementRunner::Run(const char *sql, Describe describe, const void *arg)
+{
+	PgCall([&]() {
+		RunContext	ctx{describe, arg};
+		ErrorContextCallback cb;
+		int			rc;
+
+		cb.callback = RunErrorContext;
+		cb.arg = &ctx;
+		cb.previous = error_context_stack;
+		error_context_stack = &cb;
+
+		CHECK_FOR_INTERRUPTS();
+		rc = SPI_execute(sql, false, 0);
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("memprof_leak_check cannot run this statement: %s",
+							SPI_result_code_string(rc)),
+					 errhint("Transaction control and COPY to the client are not allowed; "
+							 "use memprof_leak_check_xact to check across transactions.")));
+		SPI_freetuptable(SPI_tuptable);
+		error_context_stack = cb.previous;
+	});
+}
+
+std::vector<std::string>
+StatementRunner::CursorNames(bool skip_holdable)
+{
+	std::vector<std::string> out;
+
+	PgCall([&]() {
+		int			rc = SPI_execute(skip_holdable
+									 ? "SELECT name FROM pg_catalog.pg_cursor() WHERE NOT is_holdable"
+									 : "SELECT name FROM pg_catalog.pg_cursor()", true, 0);
+
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "memprof: could not list open cursors (%d)", rc);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			if (name != nullptr)
+			{
+				out.emplace_back(name);
+				pfree(name);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	});
+	return out;
+}
+
+void
+StatementRunner::CloseCursor(const std::string &name)
+{
+	PgCall([&]() {
+		Portal		portal = SPI_cursor_find(name.c_str());
+
+		if (portal != nullptr)
+			SPI_cursor_close(portal);
+	});
+}
+
+void
+StatementRunner::Close()
+{
+	PgCall([&]() {
+		AtEOXact_GUC(false, guc_level_);
+		SPI_finish();
+	});
+}
+
+}								/* namespace memprof::pg */
