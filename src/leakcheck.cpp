@@ -1,7 +1,7 @@
 /*
  * leakcheck.cpp: least-squares growth per path and the verdicts.
  *
- * Verdicts (documented in README.md, "Leak check"):
+ * Verdicts (documented in docs/memprof_leak_check.md):
  *   leak     session-scope path (memory that outlives the statement and the
  *            transaction), slope >= memprof.leak_min_slope bytes/iteration,
  *            R^2 >= memprof.leak_min_r2, and growth over the measured run

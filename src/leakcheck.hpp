@@ -70,7 +70,7 @@ private:
 	int64		n_ = 0;
 };
 
-/* Caps on memprof_leak_check's arguments (documented in README.md). */
+/* Caps on memprof_leak_check's arguments (documented in docs/memprof_leak_check.md). */
 constexpr int32 kMaxLeakIterations = 100000;
 constexpr int32 kMaxLeakWarmup = 10000;
 

@@ -22,7 +22,7 @@
  * writable for the write and read-only again; outside it (lazy binding) the
  * page stays as the dynamic linker needs it.
  *
- * Limits, stated where users read them too (README):
+ * Limits, stated where users read them too (docs/allocator.md):
  * - Only the executable's own calls are seen.  Libraries that allocate with
  *   malloc themselves (libxml2, ICU, LLVM, OpenSSL) are not counted; their
  *   memory is not in any memory context either.

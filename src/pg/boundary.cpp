@@ -5,45 +5,33 @@
 
 namespace memprof {
 
-static void FormatInto(char *buf, size_t len, const char *fmt, va_list ap) pg_attribute_printf(3, 0);
-
-static void
-FormatInto(char *buf, size_t len, const char *fmt, va_list ap)
-{
-	/* PostgreSQL's vsnprintf (port.h): also understands %m */
-	vsnprintf(buf, len, fmt, ap);
-}
+/* printf-style into a fixed buffer (PostgreSQL's vsnprintf: %m too) */
+#define FORMAT_INTO(buf, fmt) \
+	do { \
+		va_list		ap; \
+		va_start(ap, fmt); \
+		vsnprintf(buf, sizeof(buf), fmt, ap); \
+		va_end(ap); \
+	} while (0)
 
 Error::Error(int code, const char *fmt, ...) : sqlstate(code)
 {
-	va_list		ap;
-
 	detail[0] = '\0';
 	hint[0] = '\0';
-	va_start(ap, fmt);
-	FormatInto(message, sizeof(message), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(message, fmt);
 }
 
 Error &
 Error::Detail(const char *fmt, ...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	FormatInto(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(detail, fmt);
 	return *this;
 }
 
 Error &
 Error::Hint(const char *fmt, ...)
 {
-	va_list		ap;
-
-	va_start(ap, fmt);
-	FormatInto(hint, sizeof(hint), fmt, ap);
-	va_end(ap);
+	FORMAT_INTO(hint, fmt);
 	return *this;
 }
 
