@@ -2,6 +2,7 @@
 MODULE_big = memprof
 OBJS = \
 	src/pg/boundary.o \
+	src/pg/hooks.o \
 	src/pg/process.o \
 	src/pg/spi.o \
 	src/pg/tuples.o \

@@ -6,6 +6,7 @@
  */
 #include "alloc/counters.hpp"
 #include "pg/boundary.hpp"
+#include "pg/hooks.hpp"
 #include "budget.hpp"
 #include "leakcheck.hpp"
 #include "publish.hpp"
@@ -25,8 +26,6 @@ void		_PG_init(void);
 
 namespace {
 
-emit_log_hook_type prev_emit_log_hook = nullptr;
-
 /*
  * memprof looks first: a report line it keeps out of the log is not shown
  * to the hooks installed before it either (they see only what the server
@@ -40,8 +39,8 @@ MemprofEmitLogHook(ErrorData *edata)
 	memprof::RewriteGuardErrorForLog(edata);
 	/* errors here would recurse into the log: swallowed (elevel 0) */
 	memprof::InvokeHook(0, [edata]() { memprof::OnEmitLog(edata); });
-	if (prev_emit_log_hook && edata->output_to_server)
-		prev_emit_log_hook(edata);
+	if (edata->output_to_server)
+		memprof::pg::NextEmitLog(edata);
 }
 
 void
@@ -217,7 +216,5 @@ _PG_init(void)
 					  errdetail("Statement peaks, live backend figures and memory guards are off; "
 								"everything else works.")));
 	memprof::InstallShmemHooks();
-	prev_emit_log_hook = emit_log_hook;
-	emit_log_hook = MemprofEmitLogHook;
-
+	memprof::pg::ChainEmitLogHook(MemprofEmitLogHook);
 }

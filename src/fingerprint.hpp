@@ -17,7 +17,7 @@
  */
 #pragma once
 
-#include "hidden.hpp"
+#include "pg/hidden.hpp"
 
 #include <cstddef>
 #include <cstdint>

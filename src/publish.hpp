@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "hidden.hpp"
+#include "pg/hidden.hpp"
 #include "sample.hpp"
 #include "shmem.hpp"
 

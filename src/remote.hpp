@@ -63,7 +63,7 @@
  */
 #pragma once
 
-#include "hidden.hpp"
+#include "pg/hidden.hpp"
 #include "sample.hpp"
 
 namespace memprof {

@@ -4,6 +4,7 @@
  */
 #include "shmem.hpp"
 #include "pg/boundary.hpp"
+#include "pg/hooks.hpp"
 #include "statement_table.hpp"
 
 namespace memprof {
@@ -15,8 +16,6 @@ SharedState *shared = nullptr;
 
 namespace {
 
-shmem_request_hook_type prev_shmem_request_hook = nullptr;
-shmem_startup_hook_type prev_shmem_startup_hook = nullptr;
 
 uint32
 SlotCount()
@@ -51,8 +50,7 @@ Base()
 void
 ShmemRequest()
 {
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
+	pg::NextShmemRequest();
 	RequestAddinShmemSpace(add_size(SharedSize(), StmtStatsShmemSize()));
 	/* [0]: history ring; [1]: statement statistics */
 	RequestNamedLWLockTranche("memprof", 2);
@@ -63,8 +61,7 @@ ShmemStartup()
 {
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
+	pg::NextShmemStartup();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	shared = static_cast<SharedState *>(ShmemInitStruct("memprof", SharedSize(), &found));
@@ -107,10 +104,7 @@ ShmemStartup()
 void
 InstallShmemHooks()
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = ShmemRequest;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = ShmemStartup;
+	pg::ChainShmemHooks(ShmemRequest, ShmemStartup);
 }
 
 ProcSlot *

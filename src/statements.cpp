@@ -11,6 +11,7 @@
  */
 #include "statements.hpp"
 #include "alloc/counters.hpp"
+#include "pg/hooks.hpp"
 #include "pg/tuples.hpp"
 #include "budget.hpp"
 #include "fingerprint.hpp"
@@ -393,12 +394,6 @@ Finish(const char *source, int location, int len, uint64 queryid, bool worker, b
 
 /*---- hooks ----*/
 
-ExecutorStart_hook_type prev_ExecutorStart = nullptr;
-ExecutorRun_hook_type prev_ExecutorRun = nullptr;
-ExecutorFinish_hook_type prev_ExecutorFinish = nullptr;
-ExecutorEnd_hook_type prev_ExecutorEnd = nullptr;
-ProcessUtility_hook_type prev_ProcessUtility = nullptr;
-
 /*
  * Each hook's common case, a statement nested in a tracked one or nothing
  * wanting the hooks at all, is a tail call to the next hook: the part that
@@ -406,54 +401,11 @@ ProcessUtility_hook_type prev_ProcessUtility = nullptr;
  * address is taken) lives in a separate function, reached only by the
  * top-level statement.
  */
-inline void
-NextExecutorStart(QueryDesc *qd, int eflags)
-{
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(qd, eflags);
-	else
-		standard_ExecutorStart(qd, eflags);
-}
-
-inline void
-NextExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
-{
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
-	else
-		standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
-}
-
-inline void
-NextExecutorFinish(QueryDesc *qd)
-{
-	if (prev_ExecutorFinish)
-		prev_ExecutorFinish(qd);
-	else
-		standard_ExecutorFinish(qd);
-}
-
-inline void
-NextExecutorEnd(QueryDesc *qd)
-{
-	if (prev_ExecutorEnd)
-		prev_ExecutorEnd(qd);
-	else
-		standard_ExecutorEnd(qd);
-}
-
-inline void
-NextProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
-				   ProcessUtilityContext context, ParamListInfo params,
-				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
-{
-	if (prev_ProcessUtility)
-		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-							queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
-}
+using pg::NextExecutorStart;
+using pg::NextExecutorRun;
+using pg::NextExecutorFinish;
+using pg::NextExecutorEnd;
+using pg::NextProcessUtility;
 
 __attribute__((noinline)) void
 ExecutorStartParallelWorker(QueryDesc *qd, int eflags)
@@ -669,16 +621,14 @@ RewriteGuardErrorForLog(ErrorData *edata)
 void
 InstallStatementHooks()
 {
-	prev_ExecutorStart = ExecutorStart_hook;
-	ExecutorStart_hook = MemprofExecutorStart;
-	prev_ExecutorRun = ExecutorRun_hook;
-	ExecutorRun_hook = MemprofExecutorRun;
-	prev_ExecutorFinish = ExecutorFinish_hook;
-	ExecutorFinish_hook = MemprofExecutorFinish;
-	prev_ExecutorEnd = ExecutorEnd_hook;
-	ExecutorEnd_hook = MemprofExecutorEnd;
-	prev_ProcessUtility = ProcessUtility_hook;
-	ProcessUtility_hook = MemprofProcessUtility;
+	pg::ExecutorHooks ours;
+
+	ours.start = MemprofExecutorStart;
+	ours.run = MemprofExecutorRun;
+	ours.finish = MemprofExecutorFinish;
+	ours.end = MemprofExecutorEnd;
+	ours.utility = MemprofProcessUtility;
+	pg::ChainExecutorHooks(ours);
 }
 
 }								/* namespace memprof */

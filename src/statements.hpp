@@ -33,7 +33,7 @@
  */
 #pragma once
 
-#include "hidden.hpp"
+#include "pg/hidden.hpp"
 #include "pg/pg.hpp"
 
 namespace memprof {
