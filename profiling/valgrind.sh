@@ -94,6 +94,7 @@ EOF
 }
 
 # valgrind_opt "$@": one of this script's own options (see prof_parse_args)
+# shellcheck disable=SC2317 # called by prof_parse_args
 valgrind_opt() {
 	case $1 in
 	--quick) QUICK=1; PROF_SHIFT=1 ;;
