@@ -59,19 +59,16 @@ Examples:
 EOF
 }
 
-mapfile -d '' args < <(prof_split_args "$@")
-set -- "${args[@]}"
-while [ $# -gt 0 ]; do
+# baseline_opt "$@": one of this script's own options (see prof_parse_args)
+baseline_opt() {
 	case $1 in
-	-h | --help) usage; exit 0 ;;
-	--config) CONF=${2:-}; shift 2 ;;
-	--repeat) REPEAT=${2:-}; shift 2 ;;
-	--measure) MEASURE=1; shift ;;
-	*)
-		prof_common_opt "$@" || { echo "baseline.sh: unknown option $1 (see --help)" >&2; exit 2; }
-		shift "$PROF_SHIFT" ;;
+	--config) CONF=${2:-} ;;
+	--repeat) REPEAT=${2:-} ;;
+	--measure) MEASURE=1; PROF_SHIFT=1 ;;
+	*) return 1 ;;
 	esac
-done
+}
+prof_parse_args baseline_opt "$@"
 [ -r "$CONF" ] || prof_die "no config file $CONF"
 prof_is_uint "$REPEAT" && [ "$REPEAT" -ge 1 ] || prof_die "--repeat must be at least 1"
 CONF=$(cd "$(dirname "$CONF")" && pwd)/$(basename "$CONF")

@@ -59,20 +59,17 @@ Examples:
 EOF
 }
 
-mapfile -d '' args < <(prof_split_args "$@")
-set -- "${args[@]}"
-while [ $# -gt 0 ]; do
+# heaptrack_opt "$@": one of this script's own options (see prof_parse_args)
+heaptrack_opt() {
 	case $1 in
-	-h | --help) usage; exit 0 ;;
-	--iterations) ITERATIONS=${2:-}; shift 2 ;;
-	--top) TOP=${2:-}; shift 2 ;;
-	--max-peak) MAX_PEAK_MIB=${2:-}; shift 2 ;;
-	--max-memprof-peak) MAX_MEMPROF_PEAK_MIB=${2:-}; shift 2 ;;
-	*)
-		prof_common_opt "$@" || { echo "heaptrack.sh: unknown option $1 (see --help)" >&2; exit 2; }
-		shift "$PROF_SHIFT" ;;
+	--iterations) ITERATIONS=${2:-} ;;
+	--top) TOP=${2:-} ;;
+	--max-peak) MAX_PEAK_MIB=${2:-} ;;
+	--max-memprof-peak) MAX_MEMPROF_PEAK_MIB=${2:-} ;;
+	*) return 1 ;;
 	esac
-done
+}
+prof_parse_args heaptrack_opt "$@"
 for v in ITERATIONS TOP; do prof_is_uint "${!v}" || prof_die "--${v,,} must be a whole number"; done
 for v in MAX_PEAK_MIB MAX_MEMPROF_PEAK_MIB; do prof_is_num "${!v}" || prof_die "$v must be a number"; done
 
@@ -176,12 +173,7 @@ fi
 send "\\q"
 close_feed
 wait "$PSQL"
-prc=$?
-if [ "$prc" -ne 0 ]; then
-	echo "heaptrack.sh: the workload session failed (psql exit $prc):" >&2
-	tail -20 "$OUT/session.err" >&2
-	exit 2
-fi
+prof_psql_status $? "$OUT/session.err" "the workload session"
 prof_log "workload ($ITERATIONS iterations) done in $(prof_elapsed "$T1")s; waiting for heaptrack"
 # the backend exits with the session; heaptrack then finishes its file
 for _ in $(seq 300); do kill -0 "$HT" 2>/dev/null || break; sleep 0.2; done

@@ -6,6 +6,8 @@
 # and defines functions only.
 #
 # What every driver gets from here:
+#   prof_parse_args      the command line: --help, the script's own options
+#                        (a handler function), then prof_common_opt
 #   prof_common_opt      the options every script takes (--host, --port,
 #                        --user, --workload, --out, --keep-cluster, --build)
 #   prof_setup_out       the output directory
@@ -16,6 +18,7 @@
 #   prof_cleanup         everything this script started, stopped; run from the traps
 #                        prof_traps installs (INT TERM EXIT)
 #   prof_psql            psql against our database
+#   prof_psql_status     a failed psql session's error output, and exit 2
 #   prof_has_backends / prof_has_snapshot   the optional memprof features
 #   prof_requires        the extensions a workload file declares it needs
 
@@ -87,6 +90,29 @@ prof_split_args() {
 		--*=*) printf '%s\0%s\0' "${a%%=*}" "${a#*=}" ;;
 		*) printf '%s\0' "$a" ;;
 		esac
+	done
+}
+
+# prof_parse_args HANDLER "$@": the command line, --opt=value split into
+# --opt value (prof_split_args).  For each option: -h/--help prints the
+# script's usage (its function `usage`) and exits 0; otherwise HANDLER
+# "$@" is called with PROF_SHIFT set to 2 and handles the script's own
+# options like prof_common_opt does (sets its variable, PROF_SHIFT=1 for an
+# option without a value, returns 1 for one that is not its own); then the
+# common options; anything else is an error (exit 2).
+prof_parse_args() {
+	local handler=$1 args
+	shift
+	mapfile -d '' args < <(prof_split_args "$@")
+	set -- "${args[@]}"
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h | --help) usage; exit 0 ;;
+		esac
+		PROF_SHIFT=2
+		"$handler" "$@" || prof_common_opt "$@" \
+			|| { echo "$PROF_NAME.sh: unknown option $1 (see --help)" >&2; exit 2; }
+		shift "$PROF_SHIFT"
 	done
 }
 
@@ -213,6 +239,16 @@ prof_fg() {
 	local pid=$!
 	PROF_PIDS+=("$pid")
 	wait "$pid"
+}
+
+# prof_psql_status RC ERRFILE WHAT [DETAIL]: nothing when RC, the exit
+# status of a psql session, is 0; else "NAME.sh: WHAT failed (psql exit
+# RC)DETAIL:" and the last 20 lines of ERRFILE on stderr, and exit 2.
+prof_psql_status() {
+	[ "$1" -eq 0 ] && return 0
+	echo "$PROF_NAME.sh: $3 failed (psql exit $1)${4:-}:" >&2
+	tail -20 "$2" >&2
+	exit 2
 }
 
 # prof_kill_pid PID: TERM, wait up to 10 s, then KILL (that pid only).

@@ -84,27 +84,24 @@ Examples:
 EOF
 }
 
-mapfile -d '' args < <(prof_split_args "$@")
-set -- "${args[@]}"
-while [ $# -gt 0 ]; do
+# soak_opt "$@": one of this script's own options (see prof_parse_args)
+soak_opt() {
 	case $1 in
-	-h | --help) usage; exit 0 ;;
-	--duration) DURATION=${2:-}; shift 2 ;;
-	--iterations) ITERATIONS=${2:-}; shift 2 ;;
-	--interval) INTERVAL=${2:-}; shift 2 ;;
-	--warmup) WARMUP=${2:-}; shift 2 ;;
-	--rate) RATE_KIB_MIN=${2:-}; shift 2 ;;
-	--iter-bytes) ITER_BYTES=${2:-}; shift 2 ;;
-	--min-growth) MIN_GROWTH_KIB=${2:-}; shift 2 ;;
-	--min-ctx-growth) MIN_CTX_GROWTH_KIB=${2:-}; shift 2 ;;
-	--pause) PAUSE=${2:-}; shift 2 ;;
-	--leaking) PROF_WORKLOAD=$PROF_DIR/workloads/leak.sql; shift ;;
-	--no-plot) PLOT=0; shift ;;
-	*)
-		prof_common_opt "$@" || { echo "soak.sh: unknown option $1 (see --help)" >&2; exit 2; }
-		shift "$PROF_SHIFT" ;;
+	--duration) DURATION=${2:-} ;;
+	--iterations) ITERATIONS=${2:-} ;;
+	--interval) INTERVAL=${2:-} ;;
+	--warmup) WARMUP=${2:-} ;;
+	--rate) RATE_KIB_MIN=${2:-} ;;
+	--iter-bytes) ITER_BYTES=${2:-} ;;
+	--min-growth) MIN_GROWTH_KIB=${2:-} ;;
+	--min-ctx-growth) MIN_CTX_GROWTH_KIB=${2:-} ;;
+	--pause) PAUSE=${2:-} ;;
+	--leaking) PROF_WORKLOAD=$PROF_DIR/workloads/leak.sql; PROF_SHIFT=1 ;;
+	--no-plot) PLOT=0; PROF_SHIFT=1 ;;
+	*) return 1 ;;
 	esac
-done
+}
+prof_parse_args soak_opt "$@"
 if [ -z "$DURATION" ]; then
 	if [ "$ITERATIONS" -gt 0 ] 2>/dev/null; then DURATION=0; else DURATION=600; fi
 fi
@@ -278,11 +275,7 @@ wait "$SAMPLER" 2>/dev/null
 rm -f "$OUT/.feed" "$OUT/.stop"
 elapsed=$(prof_elapsed "$T0")
 
-if [ "$rc" -ne 0 ]; then
-	echo "soak.sh: the workload session failed (psql exit $rc) after ${elapsed}s:" >&2
-	tail -20 "$OUT/psql.err" >&2
-	exit 2
-fi
+prof_psql_status "$rc" "$OUT/psql.err" "the workload session" " after ${elapsed}s"
 {
 	echo "iter,t_s,contexts,ctx_total_bytes,ctx_used_bytes,rss_anon_kb,vmrss_kb"
 	sed -n 's/^S,//p' "$OUT/psql.out"

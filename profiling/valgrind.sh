@@ -93,28 +93,26 @@ The full run (documented in profiling/README.md; about 4 minutes on 2 cores):
 EOF
 }
 
-mapfile -d '' args < <(prof_split_args "$@")
-set -- "${args[@]}"
-while [ $# -gt 0 ]; do
+# valgrind_opt "$@": one of this script's own options (see prof_parse_args)
+# shellcheck disable=SC2317 # called by prof_parse_args
+valgrind_opt() {
 	case $1 in
-	-h | --help) usage; exit 0 ;;
-	--quick) QUICK=1; shift ;;
-	--regress) REGRESS=1; shift ;;
-	--no-regress) REGRESS=0; shift ;;
-	--iterations) ITERATIONS=${2:-}; shift 2 ;;
-	--datadir) DATADIR=${2:-}; shift 2 ;;
-	--ours) OURS=${2:-}; shift 2 ;;
-	--strict) STRICT=1; shift ;;
-	--suppressions) EXTRA_SUPP+=("${2:-}"); shift 2 ;;
-	--track-origins) ORIGINS=1; shift ;;
-	--regress-exclude) REGRESS_EXCLUDE=${2:-}; shift 2 ;;
-	--plant-errors) PLANT=1; shift ;;
+	--quick) QUICK=1; PROF_SHIFT=1 ;;
+	--regress) REGRESS=1; PROF_SHIFT=1 ;;
+	--no-regress) REGRESS=0; PROF_SHIFT=1 ;;
+	--iterations) ITERATIONS=${2:-} ;;
+	--datadir) DATADIR=${2:-} ;;
+	--ours) OURS=${2:-} ;;
+	--strict) STRICT=1; PROF_SHIFT=1 ;;
+	--suppressions) EXTRA_SUPP+=("${2:-}") ;;
+	--track-origins) ORIGINS=1; PROF_SHIFT=1 ;;
+	--regress-exclude) REGRESS_EXCLUDE=${2:-} ;;
+	--plant-errors) PLANT=1; PROF_SHIFT=1 ;;
 	--host) prof_die "--host is not supported: valgrind must start the postmaster (use --datadir)" ;;
-	*)
-		prof_common_opt "$@" || { echo "valgrind.sh: unknown option $1 (see --help)" >&2; exit 2; }
-		shift "$PROF_SHIFT" ;;
+	*) return 1 ;;
 	esac
-done
+}
+prof_parse_args valgrind_opt "$@"
 [ -n "$REGRESS" ] || REGRESS=$((1 - QUICK))
 [ -n "$ITERATIONS" ] || ITERATIONS=$([ "$QUICK" = 1 ] && echo 1 || echo 3)
 prof_is_uint "$ITERATIONS" || prof_die "--iterations must be a whole number"
@@ -248,12 +246,7 @@ EOF
 prof_fg "$OUT/workload.out" "$OUT/workload.err" \
 	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d "$PROF_DB" \
 	-f "$OUT/workload.sql"
-wrc=$?
-if [ "$wrc" -ne 0 ]; then
-	echo "valgrind.sh: the workload failed (psql exit $wrc):" >&2
-	tail -20 "$OUT/workload.err" >&2
-	exit 2
-fi
+prof_psql_status $? "$OUT/workload.err" "the workload"
 prof_log "workload done in $(prof_elapsed "$T1")s"
 
 # ---- the regression suite: sql/*.sql in order, each in its own session ----

@@ -19,16 +19,14 @@ INSERT INTO report_t SELECT i, i % 97, md5(i::text) FROM generate_series(1, 2000
 CREATE INDEX ON report_t (g);
 ANALYZE report_t;
 
--- 150 more tables, each with a primary key, each touched once: relcache
--- and catcache entries under CacheMemoryContext
+-- 150 more tables, each with a primary key, each touched once after they
+-- are committed: relcache and catcache entries under CacheMemoryContext
 DO $$
 BEGIN
     FOR i IN 1 .. 150 LOOP
         EXECUTE format('CREATE TABLE report_p%s (id int PRIMARY KEY, v text)', i);
     END LOOP;
-END $$;
-DO $$
-BEGIN
+    COMMIT;
     FOR i IN 1 .. 150 LOOP
         EXECUTE format('SELECT count(*) FROM report_p%s WHERE id = 1', i);
     END LOOP;

@@ -20,6 +20,8 @@ import re
 import statistics
 import sys
 
+import mdreport
+
 METRICS = ["ctx_total", "rss_anon", "outside", "vmhwm"]
 DESCR = {
     "ctx_total": "memory contexts, total",
@@ -169,11 +171,9 @@ def main():
     for s in rows:
         g = grown(a.out, s)
         if g:
-            L.append(f"\n### {s}: contexts that grew over the workload (memprof_contexts before/after)\n")
-            L.append("| path | contexts Δ | total bytes Δ | used bytes Δ |")
-            L.append("|---|---|---|---|")
-            for p, dc, dt, du in g:
-                L.append(f"| {p} | {dc:+d} | {dt:+,d} | {du:+,d} |")
+            L.extend(mdreport.context_table(
+                f"\n### {s}: contexts that grew over the workload (memprof_contexts before/after)\n", g,
+                lambda dc, dt, du: (f"{dc:+d}", f"{dt:+,d}", f"{du:+,d}")))
 
     L.append("\n## verdict\n")
     if a.measure:
@@ -190,13 +190,9 @@ def main():
         L.append("**OVER BUDGET**: " + "; ".join(over))
     else:
         L.append(f"**WITHIN BUDGET**: every metric with a budget in {os.path.basename(a.conf)} is within it.")
-    text = "\n".join(L) + "\n"
-    with open(os.path.join(a.out, "baseline.md"), "w") as f:
-        f.write(text)
-    print(text)
-    print(f"verdict: {'over budget' if over else ('measured' if a.measure else 'within budget')} "
-          f"(table: {os.path.join(a.out, 'baseline.md')})")
-    return 1 if over else 0
+    md = os.path.join(a.out, "baseline.md")
+    return mdreport.finish(md, L, f"verdict: {'over budget' if over else ('measured' if a.measure else 'within budget')} "
+                           f"(table: {md})", 1 if over else 0)
 
 
 if __name__ == "__main__":

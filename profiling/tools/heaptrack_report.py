@@ -20,6 +20,7 @@ import re
 import sys
 
 import ctxdiff
+import mdreport
 from ctxdiff import read_csv
 
 UNITS = {"": 1, "B": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
@@ -171,11 +172,8 @@ def main():
                      f"{mib(int(r['vmrss_kb']) * 1024)} | {mib(ra - ct)} |")
     how, diff = ctx_diff(a.out)
     if how:
-        L.append(f"\n## contexts that changed over the workload ({how})\n")
-        L.append("| path | contexts Δ | total bytes Δ | used bytes Δ |")
-        L.append("|---|---|---|---|")
-        for p, dc, dt, du in diff[:15]:
-            L.append(f"| {p} | {dc:+.0f} | {dt:+,.0f} | {du:+,.0f} |")
+        L.extend(mdreport.context_table(f"\n## contexts that changed over the workload ({how})\n", diff[:15],
+                                        lambda dc, dt, du: (f"{dc:+.0f}", f"{dt:+,.0f}", f"{du:+,.0f}")))
 
     problems = []
     if calls == 0 or peak is None:
@@ -191,13 +189,9 @@ def main():
     else:
         L.append(f"**PASS**: peak heap {mib(peak)} <= {a.max_peak:g} MiB, peak under memprof's functions "
                  f"{mib(memprof_peak)} <= {a.max_memprof_peak:g} MiB.")
-    out = "\n".join(L) + "\n"
-    with open(os.path.join(a.out, "report.md"), "w") as f:
-        f.write(out)
-    print(out)
-    print(f"peak heap: {mib(peak) if peak is not None else 'none'}; "
-          f"verdict: {'FAIL' if problems else 'pass'} (report: {os.path.join(a.out, 'report.md')})")
-    return 1 if problems else 0
+    md = os.path.join(a.out, "report.md")
+    return mdreport.finish(md, L, f"peak heap: {mib(peak) if peak is not None else 'none'}; "
+                           f"verdict: {'FAIL' if problems else 'pass'} (report: {md})", 1 if problems else 0)
 
 
 if __name__ == "__main__":

@@ -9,24 +9,19 @@
 \pset tuples_only off
 \o :out
 \if :{?core}
-SELECT c.n AS contexts, c.total AS ctx_total_bytes, c.used AS ctx_used_bytes,
-       substring(s FROM 'RssAnon:\s+(\d+)')::bigint AS rss_anon_kb,
-       substring(s FROM 'VmRSS:\s+(\d+)')::bigint AS vmrss_kb,
-       substring(s FROM 'VmHWM:\s+(\d+)')::bigint AS vmhwm_kb,
-       substring(r FROM 'Pss_Anon:\s+(\d+)')::bigint AS pss_anon_kb,
-       'core' AS counted_by
-  FROM (SELECT count(*) AS n, sum(total_bytes) AS total, sum(used_bytes) AS used
-          FROM pg_backend_memory_contexts) c,
-       pg_read_file('/proc/self/status') s, pg_read_file('/proc/self/smaps_rollup') r;
+\set measure_contexts pg_backend_memory_contexts
+\set measure_counted_by core
 \else
+\set measure_contexts memprof_contexts
+\set measure_counted_by memprof
+\endif
 SELECT c.n AS contexts, c.total AS ctx_total_bytes, c.used AS ctx_used_bytes,
        substring(s FROM 'RssAnon:\s+(\d+)')::bigint AS rss_anon_kb,
        substring(s FROM 'VmRSS:\s+(\d+)')::bigint AS vmrss_kb,
        substring(s FROM 'VmHWM:\s+(\d+)')::bigint AS vmhwm_kb,
        substring(r FROM 'Pss_Anon:\s+(\d+)')::bigint AS pss_anon_kb,
-       'memprof' AS counted_by
+       :'measure_counted_by' AS counted_by
   FROM (SELECT count(*) AS n, sum(total_bytes) AS total, sum(used_bytes) AS used
-          FROM memprof_contexts) c,
+          FROM :measure_contexts) c,
        pg_read_file('/proc/self/status') s, pg_read_file('/proc/self/smaps_rollup') r;
-\endif
 \o

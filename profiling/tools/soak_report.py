@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 import ctxdiff
+import mdreport
 from ctxdiff import read_csv
 
 
@@ -263,11 +264,9 @@ def main():
 
     how, diff = ctx_diff(a.out)
     if how:
-        lines.append(f"\n## contexts that grew in the workload session over the measured window ({how})\n")
-        lines.append("| path | contexts Δ | total bytes Δ | used bytes Δ |")
-        lines.append("|---|---|---|---|")
-        for path, dc, dt, du in diff[:15]:
-            lines.append(f"| {path} | {dc:+.0f} | {'+' if dt > 0 else ''}{size(dt)} | {'+' if du > 0 else ''}{size(du)} |")
+        lines.extend(mdreport.context_table(
+            f"\n## contexts that grew in the workload session over the measured window ({how})\n", diff[:15],
+            lambda dc, dt, du: (f"{dc:+.0f}", f"{'+' if dt > 0 else ''}{size(dt)}", f"{'+' if du > 0 else ''}{size(du)}")))
         if len(diff) <= 1:
             lines.append("| (none grew) | | | |")
 
@@ -275,6 +274,7 @@ def main():
     if png:
         lines.append(f"\nplot: `{png}`")
 
+    md = os.path.join(a.out, "report.md")
     lines.append("\n## verdict\n")
     if not leaking and not judged:
         # nothing was measured long enough to call it stable
@@ -284,13 +284,8 @@ def main():
         if not session_judged:
             why += f", and the workload session has only {len(post)} in-session samples (needs 3)"
         lines.append(f"**NOT JUDGED**: {why}. Run longer (--duration) or sample more often (--interval).")
-        text = "\n".join(lines) + "\n"
-        with open(os.path.join(a.out, "report.md"), "w") as f:
-            f.write(text)
-        print(text)
-        print(f"verdict: not judged: {why}; run longer (--duration) or sample more often (--interval); "
-              f"report: {os.path.join(a.out, 'report.md')}", file=sys.stderr)
-        return 2
+        return mdreport.finish(md, lines, f"verdict: not judged: {why}; run longer (--duration) or sample more "
+                               f"often (--interval); report: {md}", 2, verdict_file=sys.stderr)
     if leaking:
         lines.append("**LEAKING**:\n")
         lines.extend(f"- {l}" for l in leaking)
@@ -298,15 +293,9 @@ def main():
         lines.append(f"**STABLE**: no judged process grew faster than {a.rate:g} KiB/minute (and by more than "
                      f"{a.min_growth:g} KiB), and the workload session's contexts grew by at most "
                      f"{a.iter_bytes:g} bytes/iteration (or by less than {a.min_ctx_growth:g} KiB).")
-    text = "\n".join(lines) + "\n"
-    with open(os.path.join(a.out, "report.md"), "w") as f:
-        f.write(text)
-    print(text)
-    print(f"verdict: {'leaking' if leaking else 'stable'} (thresholds: RssAnon {a.rate:g} KiB/minute, "
-          f"minimum growth {a.min_growth:g} KiB; contexts {a.iter_bytes:g} bytes/iteration, "
-          f"minimum growth {a.min_ctx_growth:g} KiB); "
-          f"report: {os.path.join(a.out, 'report.md')}")
-    return 1 if leaking else 0
+    return mdreport.finish(md, lines, f"verdict: {'leaking' if leaking else 'stable'} (thresholds: RssAnon {a.rate:g} "
+                           f"KiB/minute, minimum growth {a.min_growth:g} KiB; contexts {a.iter_bytes:g} bytes/iteration, "
+                           f"minimum growth {a.min_ctx_growth:g} KiB); report: {md}", 1 if leaking else 0)
 
 
 if __name__ == "__main__":
