@@ -3,18 +3,8 @@
 -- separate backends.
 BEGIN;
 SELECT plan(42);
-CREATE EXTENSION IF NOT EXISTS dblink;
 
-CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
-    SELECT format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                  current_setting('port'), current_setting('unix_socket_directories'))
-$$;
-SELECT dblink_connect('idle', pg_temp.connstr());
-SELECT dblink_connect('mute', pg_temp.connstr());
-SELECT dblink_connect('busy', pg_temp.connstr());
-SELECT dblink_connect('req1', pg_temp.connstr());
-SELECT dblink_connect('req2', pg_temp.connstr());
-SELECT dblink_connect('killer', pg_temp.connstr());
+SELECT tap_connect(c) FROM unnest(ARRAY['idle', 'mute', 'busy', 'req1', 'req2', 'killer']) c;
 CREATE TEMP TABLE pids AS
 SELECT (SELECT p FROM dblink('idle', 'SELECT pg_backend_pid()') AS t(p int)) AS idle,
        (SELECT p FROM dblink('mute', 'SELECT pg_backend_pid()') AS t(p int)) AS mute,
@@ -25,14 +15,6 @@ SELECT n > 0 FROM dblink('idle', 'SELECT count(*) FROM pg_class') AS t(n bigint)
 -- and let it read its own tree once (first use loads what that needs)
 SELECT n > 0 FROM dblink('idle', 'SELECT count(*), sum(total_bytes)::bigint FROM memprof_contexts')
     AS t(n bigint, b bigint);
--- the sqlstate of a statement, cancels included (throws_ok cannot catch 57014)
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE;
-END $$;
 
 -- ---- memprof_backends ----
 SELECT has_view('memprof_backends');
@@ -54,7 +36,7 @@ SELECT ok((SELECT abs(b.rss_bytes - b.published_rss_bytes)::float8 / b.rss_bytes
           'published RSS of an idle backend is within 5% of /proc now');
 
 -- a process that has exited has no row (its PGPROC keeps the old pid)
-SELECT dblink_connect('gone', pg_temp.connstr());
+SELECT tap_connect('gone');
 CREATE TEMP TABLE gone AS SELECT p FROM dblink('gone', 'SELECT pg_backend_pid()') AS t(p int);
 SELECT dblink_disconnect('gone');
 SELECT pg_sleep(0.3);
@@ -109,7 +91,7 @@ SELECT throws_ok(format('SELECT * FROM memprof_backend_contexts(%s, 300)', (SELE
 SELECT is((SELECT count(*) FROM memprof_fetch_buffers() WHERE state <> 'free'), 0::bigint,
           'no buffer left behind after the timeout');
 SET LOCAL statement_timeout = '300ms';
-SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 5000)', (SELECT mute FROM pids))),
+SELECT is(tap_sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 5000)', (SELECT mute FROM pids))),
           '57014', 'a requester cancelled while waiting gets 57014');
 RESET statement_timeout;
 SELECT is((SELECT count(*) FROM memprof_fetch_buffers() WHERE state <> 'free'), 0::bigint,

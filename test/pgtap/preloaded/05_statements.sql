@@ -6,11 +6,8 @@
 -- target's tree), EXPLAIN ANALYZE's memory lines, and core's relation sizes.
 BEGIN;
 SELECT plan(53);
-CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                      current_setting('port'), current_setting('unix_socket_directories')));
-SELECT dblink_connect('watch', format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                      current_setting('port'), current_setting('unix_socket_directories')));
+SELECT tap_connect('s');
+SELECT tap_connect('watch');
 CREATE TEMP TABLE target AS SELECT * FROM dblink('s', 'SELECT pg_backend_pid()') AS t(pid int);
 
 -- the entry of a statement, by its normalized text
@@ -229,8 +226,7 @@ SELECT cmp_ok((SELECT best_msg FROM seen WHERE name = 'insert-values'), '>', 100
 -- in its own database.
 SELECT dblink_exec('watch', 'DROP DATABASE IF EXISTS memprof_tap_maint');
 SELECT dblink_exec('watch', 'CREATE DATABASE memprof_tap_maint');
-SELECT dblink_connect('m', format('dbname=memprof_tap_maint port=%s host=%s user=postgres',
-                      current_setting('port'), current_setting('unix_socket_directories')));
+SELECT tap_connect('m', 'memprof_tap_maint');
 CREATE FUNCTION pg_temp.maint_peak(q text) RETURNS bigint LANGUAGE sql AS $$
     SELECT max_peak_bytes FROM memprof_statements WHERE query = q AND datname = 'memprof_tap_maint'
 $$;

@@ -2,19 +2,7 @@
 -- waits for any more.  Targets are dblink sessions (separate backends).
 BEGIN;
 SELECT plan(17);
-CREATE EXTENSION IF NOT EXISTS dblink;
 
-CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
-    SELECT format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                  current_setting('port'), current_setting('unix_socket_directories'))
-$$;
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE;
-END $$;
 -- lines of the server log that belong to a report of pid
 CREATE FUNCTION pg_temp.logged_reports(pid int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM regexp_matches(
@@ -38,7 +26,7 @@ BEGIN
     END LOOP;
     RAISE EXCEPTION 'process % never got busy', pid;
 END $$;
-SELECT dblink_connect('t', pg_temp.connstr());
+SELECT tap_connect('t');
 SELECT dblink_exec('t', 'CREATE EXTENSION IF NOT EXISTS memprof_test');
 CREATE TEMP TABLE pids AS
 SELECT (SELECT p FROM dblink('t', 'SELECT pg_backend_pid()') AS t(p int)) AS t,
@@ -61,8 +49,7 @@ SELECT ok((SELECT bool_and(b.parent_id IS NULL OR EXISTS (SELECT 1 FROM big p WH
           'every row has its parent: the rounds join up');
 DROP TABLE big;
 -- three requesters of that tree at once share the target's sample
-SELECT dblink_connect('r1', pg_temp.connstr()), dblink_connect('r2', pg_temp.connstr()),
-       dblink_connect('r3', pg_temp.connstr());
+SELECT tap_connect('r1'), tap_connect('r2'), tap_connect('r3');
 SELECT dblink_send_query(r, format('SELECT count(*) FROM memprof_backend_contexts(%s, 60000)', (SELECT t FROM pids)))
   FROM unnest(ARRAY['r1', 'r2', 'r3']) r;
 SELECT is((SELECT count(*) FROM unnest(ARRAY['r1', 'r2', 'r3']) r,
@@ -93,7 +80,7 @@ CHECKPOINT;
 -- the target holds off interrupts for 1.5 s; the requester gives up first
 SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
 SELECT pg_temp.wait_busy((SELECT t FROM pids));
-SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 200)', (SELECT t FROM pids))),
+SELECT is(tap_sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 200)', (SELECT t FROM pids))),
           '55P03', 'a requester that times out gets 55P03');
 SELECT n FROM dblink_get_result('t') AS t(n int);
 SELECT n FROM dblink_get_result('t') AS t(n int);	-- the end of that result
@@ -104,7 +91,7 @@ SELECT is(pg_temp.logged_reports((SELECT t FROM pids)), 0::bigint,
 SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
 SELECT pg_temp.wait_busy((SELECT t FROM pids));
 SET LOCAL statement_timeout = '200ms';
-SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 10000)', (SELECT t FROM pids))),
+SELECT is(tap_sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 10000)', (SELECT t FROM pids))),
           '57014', 'a requester cancelled while waiting gets 57014');
 RESET statement_timeout;
 SELECT n FROM dblink_get_result('t') AS t(n int);
