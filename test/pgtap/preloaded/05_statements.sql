@@ -5,7 +5,7 @@
 -- sampled live from this session (memprof_backend_contexts, a walk of the
 -- target's tree), EXPLAIN ANALYZE's memory lines, and core's relation sizes.
 BEGIN;
-SELECT plan(53);
+SELECT plan(51);
 SELECT tap_connect('s');
 SELECT tap_connect('watch');
 CREATE TEMP TABLE target AS SELECT * FROM dblink('s', 'SELECT pg_backend_pid()') AS t(pid int);
@@ -314,11 +314,9 @@ SELECT throws_ok($$SELECT dblink_exec('s', 'ALTER SYSTEM SET memprof.max_stateme
 SELECT throws_ok($$SELECT dblink_exec('s', 'ALTER SYSTEM SET memprof.intercept_allocator = sometimes')$$, '22023', NULL,
                  'memprof.intercept_allocator refuses a non-boolean');
 
--- privileges
+-- a role that is not a superuser cannot lift the guards
 CREATE ROLE memprof_tap_nobody5;
 SET LOCAL ROLE memprof_tap_nobody5;
-SELECT throws_ok('SELECT * FROM memprof_statements', '42501', NULL, 'unprivileged: memprof_statements refused');
-SELECT throws_ok('SELECT memprof_statements_reset()', '42501', NULL, 'unprivileged: reset refused');
 SELECT throws_ok($$SET memprof.max_statement_memory = '1GB'$$, '42501', NULL, 'unprivileged: guards cannot be lifted');
 RESET ROLE;
 
