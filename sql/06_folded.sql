@@ -1,21 +1,9 @@
--- Folded stacks for flame graphs.
+-- Folded stacks for flame graphs: a diff, which needs the test-only
+-- module, and the messages of bad input.  (The form of the lines, ';' in a
+-- name, a snapshot's lines adding up to its bytes: 08_essentials, which runs
+-- without the test-only module.)
 
--- One line per context with bytes, "a;b;c N", rooted at TopMemoryContext.
-WITH f AS MATERIALIZED (SELECT * FROM memprof_folded())
-SELECT count(*) > 10 AS has_lines,
-       bool_and(l ~ '^TopMemoryContext(;[^;]+)* [0-9]+$') AS all_well_formed,
-       count(*) FILTER (WHERE l ~ '^TopMemoryContext;CacheMemoryContext [0-9]+$') AS cache_lines
-  FROM f AS t(l);
-
--- ';' in a name cannot split a frame.
-SELECT memprof_fold(ARRAY['Top', 'a;b', 'c'], 42);
-
--- A snapshot folds to exactly its contexts with bytes, in order.
 SELECT memprof_snapshot('folded') AS fid \gset
-SELECT (SELECT count(*) FROM memprof_folded(:fid)) =
-       (SELECT count(*) FROM memprof_snapshot_contexts(:fid) WHERE total_bytes > 0) AS one_line_per_context,
-       (SELECT sum(substring(l FROM ' ([0-9]+)$')::bigint) FROM memprof_folded(:fid) l) =
-       (SELECT total_bytes FROM memprof_snapshots WHERE id = :fid) AS bytes_add_up;
 
 -- A diff folds to the paths that grew.
 SELECT count(*) FROM (SELECT memprof_test_leak(4096) FROM generate_series(1, 20)) x;
@@ -25,7 +13,7 @@ SELECT regexp_replace(l, ' [0-9]+$', '') AS stack,
   FROM memprof_folded_diff(:fid, :fid2) l WHERE l LIKE '%memprof_test leaks%';
 SELECT count(*) AS negative_lines FROM memprof_folded_diff(:fid, :fid2) l WHERE l ~ ' -';
 
--- Bad input.
+-- Bad input: the messages (their SQLSTATEs: 08_essentials).
 SELECT * FROM memprof_folded('bogus');
 SELECT * FROM memprof_folded(NULL::text);
 SELECT * FROM memprof_folded(-1);

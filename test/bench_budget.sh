@@ -11,14 +11,13 @@ set -eu
 cd "$(dirname "$0")/.."
 . test/lib.sh
 SECS=${1:-60}
-ensure_packages
-build_install >/dev/null
-DIR=/tmp/memprof-bench-budget PORT=54336
-trap 'cluster_stop $DIR' EXIT
-cluster_stop "$DIR"
-cluster_init "$DIR"
-cluster_start "$DIR" "$PORT" memprof
-export PGHOST="$DIR/sock" PGPORT="$PORT" PGUSER=postgres
+. test/bench_lib.sh
+# always a throwaway cluster (port 54336): the run sets
+# memprof.max_total_memory with ALTER SYSTEM
+unset BENCH_PGPORT
+BENCH_DIR=${BENCH_DIR:-/tmp/memprof-bench-budget}
+bench_cluster 54336
+DIR=$BENCH_DIR
 PSQL="$PGBIN/psql -X -qtA -d bench"
 "$PGBIN/createdb" bench
 "$PGBIN/pgbench" -q -i -s 10 bench >/dev/null 2>&1

@@ -27,30 +27,24 @@ SELECT count(*) AS contexts_in_this_backend FROM pg_backend_memory_contexts;
 CREATE TEMP TABLE timings (run int, which text, ms float8);
 DO \$\$
 DECLARE
-  t0 timestamptz; t1 timestamptz; t2 timestamptz;
+  t0 timestamptz;
   n bigint;
+  which text;
 BEGIN
   -- warm up both
   PERFORM count(*) FROM memprof_contexts;
   PERFORM count(*) FROM pg_backend_memory_contexts;
+  -- alternately memprof first and core first
   FOR i IN 1..$RUNS LOOP
-    IF i % 2 = 0 THEN
+    FOREACH which IN ARRAY CASE WHEN i % 2 = 0 THEN ARRAY['memprof', 'core'] ELSE ARRAY['core', 'memprof'] END LOOP
       t0 := clock_timestamp();
-      SELECT count(*) INTO n FROM memprof_contexts;
-      t1 := clock_timestamp();
-      SELECT count(*) INTO n FROM pg_backend_memory_contexts;
-      t2 := clock_timestamp();
-      INSERT INTO timings VALUES (i, 'memprof', extract(epoch FROM t1 - t0) * 1000),
-                                 (i, 'core', extract(epoch FROM t2 - t1) * 1000);
-    ELSE
-      t0 := clock_timestamp();
-      SELECT count(*) INTO n FROM pg_backend_memory_contexts;
-      t1 := clock_timestamp();
-      SELECT count(*) INTO n FROM memprof_contexts;
-      t2 := clock_timestamp();
-      INSERT INTO timings VALUES (i, 'core', extract(epoch FROM t1 - t0) * 1000),
-                                 (i, 'memprof', extract(epoch FROM t2 - t1) * 1000);
-    END IF;
+      IF which = 'memprof' THEN
+        SELECT count(*) INTO n FROM memprof_contexts;
+      ELSE
+        SELECT count(*) INTO n FROM pg_backend_memory_contexts;
+      END IF;
+      INSERT INTO timings VALUES (i, which, extract(epoch FROM clock_timestamp() - t0) * 1000);
+    END LOOP;
   END LOOP;
 END \$\$;
 \set QUIET off

@@ -26,12 +26,22 @@ mkdir -p "$out"
 chmod 777 "$out"
 "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM SET memprof.publish_interval = -1" -c "SELECT pg_reload_conf()" >/dev/null
 log="$out/run.log"
-# shellcheck disable=SC2086
-"$ISOLATION/pg_isolation_regress" --host="$PGHOST" --port="$PORT" --user=postgres \
-	--bindir="$PGBIN" --inputdir=test/isolation --outputdir="$out" --dbname=memprof_isolation \
-	--load-extension=memprof --load-extension=memprof_test --load-extension=dblink \
-	$specs >"$log" 2>&1
+# the specs' database, made here (pg_isolation_regress --use-existing): the
+# extensions and helpers of test/pgtap/setup.sql, then the table and the
+# helpers every spec uses (test/isolation/setup.sql)
+"$PGBIN/dropdb" --if-exists memprof_isolation 2>/dev/null &&
+	"$PGBIN/createdb" memprof_isolation &&
+	"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d memprof_isolation -f test/pgtap/setup.sql -f test/isolation/setup.sql >"$log" 2>&1
 rc=$?
+if [ "$rc" -eq 0 ]; then
+	# shellcheck disable=SC2086
+	"$ISOLATION/pg_isolation_regress" --host="$PGHOST" --port="$PORT" --user=postgres \
+		--bindir="$PGBIN" --inputdir=test/isolation --outputdir="$out" --dbname=memprof_isolation \
+		--use-existing $specs >>"$log" 2>&1
+	rc=$?
+else
+	sed 's/^/# /' "$log"
+fi
 "$PGBIN/psql" -X -q -d postgres -c "ALTER SYSTEM RESET memprof.publish_interval" -c "SELECT pg_reload_conf()" >/dev/null
 grep -E '^(test| ) |^(not )?ok ' "$log" | sed 's/^/# /'
 for s in $specs; do

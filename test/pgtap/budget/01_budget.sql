@@ -4,12 +4,7 @@
 -- every process without a restart.
 BEGIN;
 SELECT plan(21);
-CREATE EXTENSION IF NOT EXISTS dblink;
-CREATE FUNCTION pg_temp.conn(name text) RETURNS text LANGUAGE sql AS $$
-    SELECT dblink_connect(name, format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                          current_setting('port'), current_setting('unix_socket_directories')))
-$$;
-SELECT pg_temp.conn(c) FROM unnest(ARRAY['w', 'b1', 'b2', 'b3', 'b4']) c;
+SELECT tap_connect(c) FROM unnest(ARRAY['w', 'b1', 'b2', 'b3', 'b4']) c;
 CREATE TEMP TABLE pids AS
     SELECT c AS name, (SELECT p FROM dblink(c, 'SELECT pg_backend_pid()') AS t(p int)) AS pid
       FROM unnest(ARRAY['b1', 'b2', 'b3', 'b4']) c;

@@ -4,12 +4,7 @@
 -- report memprof did not ask for.
 BEGIN;
 SELECT plan(4);
-CREATE EXTENSION IF NOT EXISTS dblink;
-CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
-    SELECT format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                  current_setting('port'), current_setting('unix_socket_directories'))
-$$;
-SELECT dblink_connect('t', pg_temp.connstr());
+SELECT tap_connect('t');
 CREATE TEMP TABLE pids AS
 SELECT (SELECT p FROM dblink('t', 'SELECT pg_backend_pid()') AS t(p int)) AS t;
 

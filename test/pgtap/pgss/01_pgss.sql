@@ -4,12 +4,10 @@
 BEGIN;
 SELECT plan(6);
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT ok(current_setting('shared_preload_libraries') ~ 'pg_stat_statements'
           AND current_setting('shared_preload_libraries') ~ 'memprof',
           'both preloaded: ' || current_setting('shared_preload_libraries'));
-SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                      current_setting('port'), current_setting('unix_socket_directories')));
+SELECT tap_connect('s');
 SELECT * FROM dblink('s', 'SELECT memprof_test_child_burst(4000000) AS pgss1') AS t(b bigint);
 SELECT * FROM dblink('s', 'SELECT memprof_test_child_burst(4100000) AS pgss1') AS t(b bigint);
 CREATE TEMP TABLE m AS SELECT * FROM memprof_statements WHERE query = 'SELECT memprof_test_child_burst($1) AS pgss1';

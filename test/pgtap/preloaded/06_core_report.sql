@@ -9,9 +9,7 @@
 --    the server log (contexts, bytes, blocks, depth).
 BEGIN;
 SELECT plan(8);
-CREATE EXTENSION IF NOT EXISTS dblink;
-SELECT dblink_connect('t', format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                      current_setting('port'), current_setting('unix_socket_directories')));
+SELECT tap_connect('t');
 CREATE TEMP TABLE target AS SELECT p AS pid FROM dblink('t', 'SELECT pg_backend_pid()') AS t(p int);
 -- 150 siblings: core's report summarizes the children past the 100th in a
 -- "more child contexts" line

@@ -1,44 +1,16 @@
--- pgTAP: the remote fetch's limits: large and deep trees, reports nobody
--- waits for any more.  Targets are dblink sessions (separate backends).
+-- pgTAP: the remote fetch's limits: large and deep trees, and a report
+-- memprof did not ask for.  Targets are dblink sessions (separate
+-- backends).  (The fetch's races: test/isolation/specs.)
 BEGIN;
-SELECT plan(17);
-CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT plan(12);
 
-CREATE FUNCTION pg_temp.connstr() RETURNS text LANGUAGE sql AS $$
-    SELECT format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                  current_setting('port'), current_setting('unix_socket_directories'))
-$$;
-CREATE FUNCTION pg_temp.sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE;
-END $$;
 -- lines of the server log that belong to a report of pid
 CREATE FUNCTION pg_temp.logged_reports(pid int) RETURNS bigint LANGUAGE sql AS $$
     SELECT count(*) FROM regexp_matches(
         pg_read_file(current_setting('data_directory') || '/../server.log'),
         'logging memory contexts of PID ' || pid || '\M', 'g')
 $$;
--- waits until the target runs memprof_test_busy (then a little more, for it
--- to hold off interrupts)
-CREATE FUNCTION pg_temp.wait_busy(pid int) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1..3000 LOOP
-        PERFORM pg_stat_clear_snapshot();
-        PERFORM 1 FROM pg_stat_activity
-          WHERE pg_stat_activity.pid = wait_busy.pid AND state = 'active'
-            AND query LIKE 'SELECT memprof_test_busy%';
-        IF FOUND THEN
-            PERFORM pg_sleep(0.05);
-            RETURN;
-        END IF;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-    RAISE EXCEPTION 'process % never got busy', pid;
-END $$;
-SELECT dblink_connect('t', pg_temp.connstr());
+SELECT tap_connect('t');
 SELECT dblink_exec('t', 'CREATE EXTENSION IF NOT EXISTS memprof_test');
 CREATE TEMP TABLE pids AS
 SELECT (SELECT p FROM dblink('t', 'SELECT pg_backend_pid()') AS t(p int)) AS t,
@@ -61,8 +33,7 @@ SELECT ok((SELECT bool_and(b.parent_id IS NULL OR EXISTS (SELECT 1 FROM big p WH
           'every row has its parent: the rounds join up');
 DROP TABLE big;
 -- three requesters of that tree at once share the target's sample
-SELECT dblink_connect('r1', pg_temp.connstr()), dblink_connect('r2', pg_temp.connstr()),
-       dblink_connect('r3', pg_temp.connstr());
+SELECT tap_connect('r1'), tap_connect('r2'), tap_connect('r3');
 SELECT dblink_send_query(r, format('SELECT count(*) FROM memprof_backend_contexts(%s, 60000)', (SELECT t FROM pids)))
   FROM unnest(ARRAY['r1', 'r2', 'r3']) r;
 SELECT is((SELECT count(*) FROM unnest(ARRAY['r1', 'r2', 'r3']) r,
@@ -89,32 +60,9 @@ SELECT memprof_snapshot_drop((SELECT id FROM deep));
 -- fetches (PostgreSQL does not handle the request there): finish it now
 CHECKPOINT;
 
--- ---- requests nobody waits for any more stay out of the server log ----
--- the target holds off interrupts for 1.5 s; the requester gives up first
-SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
-SELECT pg_temp.wait_busy((SELECT t FROM pids));
-SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 200)', (SELECT t FROM pids))),
-          '55P03', 'a requester that times out gets 55P03');
-SELECT n FROM dblink_get_result('t') AS t(n int);
-SELECT n FROM dblink_get_result('t') AS t(n int);	-- the end of that result
-SELECT n FROM dblink('t', 'SELECT 1') AS t(n int);	-- the target handles the signal
-SELECT pg_sleep(0.3);
-SELECT is(pg_temp.logged_reports((SELECT t FROM pids)), 0::bigint,
-          'the target answered the abandoned request without writing its tree to the log');
-SELECT dblink_send_query('t', 'SELECT memprof_test_busy(1500)');
-SELECT pg_temp.wait_busy((SELECT t FROM pids));
-SET LOCAL statement_timeout = '200ms';
-SELECT is(pg_temp.sqlstate_of(format('SELECT * FROM memprof_backend_contexts(%s, 10000)', (SELECT t FROM pids))),
-          '57014', 'a requester cancelled while waiting gets 57014');
-RESET statement_timeout;
-SELECT n FROM dblink_get_result('t') AS t(n int);
-SELECT n FROM dblink_get_result('t') AS t(n int);	-- the end of that result
-SELECT n FROM dblink('t', 'SELECT 1') AS t(n int);
-SELECT pg_sleep(0.3);
-SELECT is(pg_temp.logged_reports((SELECT t FROM pids)), 0::bigint,
-          'nor after a cancelled request');
-SELECT is((SELECT count(*) FROM memprof_fetch_buffers() WHERE state <> 'free'), 0::bigint,
-          'every fetch buffer is free again');
+-- (requests nobody waits for any more, timed out or cancelled, stay out of
+-- the server log: test/isolation/specs/fetch-abandon and fetch-cancel)
+
 -- a report memprof did not ask for is still logged by core
 SELECT pg_sleep(1.2);	-- past the window in which a memprof signal's echo is dropped
 SELECT ok(pg_log_backend_memory_contexts((SELECT t FROM pids)), 'pg_log_backend_memory_contexts signals');

@@ -19,22 +19,23 @@ DECLARE
     o record;
     f record;
 BEGIN
-    FOR o IN SELECT * FROM (VALUES
-        ('=', 'bigint', 'bigint', 'boolean'), ('=', 'integer', 'integer', 'boolean'),
-        ('=', 'text', 'text', 'boolean'), ('=', 'oid', 'oid', 'boolean'),
-        ('=', 'timestamptz', 'timestamptz', 'boolean'), ('=', 'regrole', 'regrole', 'boolean'),
-        ('<>', 'bigint', 'bigint', 'boolean'), ('<>', 'text', 'text', 'boolean'),
-        ('<', 'bigint', 'bigint', 'boolean'), ('<', 'integer', 'integer', 'boolean'),
-        ('<', 'timestamptz', 'timestamptz', 'boolean'),
-        ('<=', 'bigint', 'bigint', 'boolean'), ('<=', 'integer', 'integer', 'boolean'),
-        ('>', 'bigint', 'bigint', 'boolean'), ('>', 'integer', 'integer', 'boolean'),
-        ('>=', 'bigint', 'bigint', 'boolean'), ('>=', 'integer', 'integer', 'boolean'),
-        ('+', 'integer', 'integer', 'integer'), ('+', 'bigint', 'bigint', 'bigint'),
-        ('-', 'integer', 'integer', 'integer'), ('-', 'bigint', 'bigint', 'bigint'),
-        ('-', 'timestamptz', 'interval', 'timestamptz'),
-        ('||', 'text', 'text', 'text'), ('||', 'text', 'anynonarray', 'text'),
-        ('||', 'anynonarray', 'text', 'text'), ('||', 'anycompatiblearray', 'anycompatible', 'anycompatiblearray')
-        ) AS v(op, l, r, res)
+    FOR o IN
+        -- comparisons of a type with itself: every comparison of bigint,
+        -- integer and timestamptz (a few more than the ones needed before
+        -- 1.2, so that one a later change uses is covered), = and <> of text,
+        -- = of oid and regrole
+        SELECT op, t AS l, t AS r, 'boolean' AS res
+          FROM (VALUES ('bigint', '{=,<>,<,<=,>,>=}'::text[]), ('integer', '{=,<>,<,<=,>,>=}'),
+                       ('timestamptz', '{=,<>,<,<=,>,>=}'), ('text', '{=,<>}'), ('oid', '{=}'),
+                       ('regrole', '{=}')) AS c(t, ops), unnest(c.ops) AS op
+        UNION ALL
+        SELECT * FROM (VALUES
+            ('+', 'integer', 'integer', 'integer'), ('+', 'bigint', 'bigint', 'bigint'),
+            ('-', 'integer', 'integer', 'integer'), ('-', 'bigint', 'bigint', 'bigint'),
+            ('-', 'timestamptz', 'interval', 'timestamptz'),
+            ('||', 'text', 'text', 'text'), ('||', 'text', 'anynonarray', 'text'),
+            ('||', 'anynonarray', 'text', 'text'), ('||', 'anycompatiblearray', 'anycompatible', 'anycompatiblearray')
+            ) AS v(op, l, r, res)
     LOOP
         EXECUTE format($f$CREATE FUNCTION memprof_trojan.op_%s(%s, %s) RETURNS %s LANGUAGE plpgsql AS $b$
             BEGIN INSERT INTO public.memprof_trojan_log VALUES (%L); RETURN $1 OPERATOR(pg_catalog.%s) $2; END $b$ $f$,
@@ -42,25 +43,21 @@ BEGIN
         EXECUTE format('CREATE OPERATOR memprof_trojan.%s (LEFTARG = %s, RIGHTARG = %s, FUNCTION = memprof_trojan.op_%s)',
                        o.op, o.l, o.r, md5(o.op || o.l || o.r));
     END LOOP;
+    -- functions: each calls the real one, pg_catalog.name($1, $2, ...)
     FOR f IN SELECT * FROM (VALUES
-        ('unnest', 'anyarray', 'SETOF anyelement', 'RETURN QUERY SELECT pg_catalog.unnest($1)'),
-        ('array_to_string', 'anyarray, text', 'text', 'RETURN pg_catalog.array_to_string($1, $2)'),
-        ('replace', 'text, text, text', 'text', 'RETURN pg_catalog.replace($1, $2, $3)'),
-        ('btrim', 'text, text', 'text', 'RETURN pg_catalog.btrim($1, $2)'),
-        ('format', 'text, anyelement, anyelement', 'text', 'RETURN pg_catalog.format($1, $2, $3)'),
-        ('format', 'text, integer, timestamptz', 'text', 'RETURN pg_catalog.format($1, $2, $3)'),
-        ('quote_literal', 'text', 'text', 'RETURN pg_catalog.quote_literal($1)'),
-        ('quote_ident', 'text', 'text', 'RETURN pg_catalog.quote_ident($1)'),
-        ('cardinality', 'anyarray', 'integer', 'RETURN pg_catalog.cardinality($1)'),
-        ('array_append', 'anycompatiblearray, anycompatible', 'anycompatiblearray', 'RETURN pg_catalog.array_append($1, $2)'),
-        ('pg_backend_pid', '', 'integer', 'RETURN pg_catalog.pg_backend_pid()'),
-        ('clock_timestamp', '', 'timestamptz', 'RETURN pg_catalog.clock_timestamp()'),
-        ('now', '', 'timestamptz', 'RETURN pg_catalog.now()')
-        ) AS v(name, args, res, body)
+        ('unnest', 'anyarray', 'SETOF anyelement'), ('array_to_string', 'anyarray, text', 'text'),
+        ('replace', 'text, text, text', 'text'), ('btrim', 'text, text', 'text'),
+        ('format', 'text, anyelement, anyelement', 'text'), ('format', 'text, integer, timestamptz', 'text'),
+        ('quote_literal', 'text', 'text'), ('quote_ident', 'text', 'text'), ('cardinality', 'anyarray', 'integer'),
+        ('array_append', 'anycompatiblearray, anycompatible', 'anycompatiblearray'),
+        ('pg_backend_pid', '', 'integer'), ('clock_timestamp', '', 'timestamptz'), ('now', '', 'timestamptz')
+        ) AS v(name, args, res)
     LOOP
         EXECUTE format($f$CREATE FUNCTION memprof_trojan.%I(%s) RETURNS %s LANGUAGE plpgsql AS $b$
-            BEGIN INSERT INTO public.memprof_trojan_log VALUES (%L); %s; END $b$ $f$,
-            f.name, f.args, f.res, 'function ' || f.name || '(' || f.args || ')', f.body);
+            BEGIN INSERT INTO public.memprof_trojan_log VALUES (%L); %s pg_catalog.%I(%s); END $b$ $f$,
+            f.name, f.args, f.res, 'function ' || f.name || '(' || f.args || ')',
+            CASE WHEN f.res LIKE 'SETOF %' THEN 'RETURN QUERY SELECT' ELSE 'RETURN' END, f.name,
+            (SELECT string_agg('$' || i, ', ') FROM generate_series(1, cardinality(string_to_array(nullif(f.args, ''), ', '))) i));
     END LOOP;
 END $do$;
 

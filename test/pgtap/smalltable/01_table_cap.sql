@@ -3,10 +3,8 @@
 -- used entries are evicted and counted, and the view returns every entry.
 BEGIN;
 SELECT plan(7);
-CREATE EXTENSION IF NOT EXISTS dblink;
 SELECT is(current_setting('memprof.max_statements'), '100', 'memprof.max_statements is 100 for this run');
-SELECT dblink_connect('s', format('dbname=%s port=%s host=%s user=postgres', current_database(),
-                      current_setting('port'), current_setting('unix_socket_directories')));
+SELECT tap_connect('s');
 SELECT memprof_statements_reset() >= 0 AS reset;
 -- one statement run often, so that it is never the least used
 DO $$ BEGIN FOR i IN 1..50 LOOP PERFORM * FROM dblink('s', 'SELECT 1 AS busy_statement') AS t(x int); END LOOP; END $$;
