@@ -112,6 +112,8 @@ prof_parse_args() {
 		PROF_SHIFT=2
 		"$handler" "$@" || prof_common_opt "$@" \
 			|| { echo "$PROF_NAME.sh: unknown option $1 (see --help)" >&2; exit 2; }
+		[ "$PROF_SHIFT" -le $# ] \
+			|| { echo "$PROF_NAME.sh: option $1 needs a value (see --help)" >&2; exit 2; }
 		shift "$PROF_SHIFT"
 	done
 }
