@@ -312,18 +312,10 @@ MEMPROF_FUNCTION(memprof_backend_summaries_fn)
 				n[k] = !r.published;
 			v[0] = Int32GetDatum(r.pid);
 			n[0] = false;
-			v[1] = Int64GetDatum(r.s.contexts);
-			v[2] = Int64GetDatum(r.s.total_bytes);
-			v[3] = Int64GetDatum(r.s.used_bytes);
-			v[4] = Int64GetDatum(r.s.top_self_bytes);
-			v[5] = Int64GetDatum(r.s.cache_bytes);
-			v[6] = Int64GetDatum(r.s.message_bytes);
-			v[7] = Int64GetDatum(r.s.portal_bytes);
-			v[8] = Int64GetDatum(r.s.transaction_bytes);
-			v[9] = Int64GetDatum(r.s.other_bytes);
-			v[10] = Int64GetDatum(r.s.peak_total_bytes);
-			v[11] = Int64GetDatum(r.s.peak_used_bytes);
-			v[12] = Int64GetDatum(r.rss);
+			memprof::pg::Int64Columns(v, 1, {r.s.contexts, r.s.total_bytes, r.s.used_bytes,
+											 r.s.top_self_bytes, r.s.cache_bytes, r.s.message_bytes,
+											 r.s.portal_bytes, r.s.transaction_bytes, r.s.other_bytes,
+											 r.s.peak_total_bytes, r.s.peak_used_bytes, r.rss});
 			n[12] = !r.have_proc;
 			v[13] = Int64GetDatum(r.anon);
 			n[13] = !r.have_proc || r.anon < 0;
@@ -375,12 +367,9 @@ MEMPROF_FUNCTION(memprof_backend_history_fn)
 			n[3] = !OidIsValid(e.s.userid);
 			v[4] = TimestampTzGetDatum(e.s.started_at);
 			v[5] = TimestampTzGetDatum(e.exited_at);
-			v[6] = Int64GetDatum(e.s.peak_total_bytes);
-			v[7] = Int64GetDatum(e.s.peak_used_bytes);
-			v[8] = Int64GetDatum(e.s.total_bytes);
-			v[9] = Int64GetDatum(e.s.used_bytes);
-			v[10] = Int64GetDatum(e.s.contexts);
-			v[11] = Int64GetDatum(e.s.rss_bytes);
+			memprof::pg::Int64Columns(v, 6, {e.s.peak_total_bytes, e.s.peak_used_bytes,
+											 e.s.total_bytes, e.s.used_bytes, e.s.contexts,
+											 e.s.rss_bytes});
 			n[11] = e.s.rss_bytes < 0;
 		}
 	});

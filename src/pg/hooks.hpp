@@ -35,40 +35,47 @@ void		NextShmemRequest();
 void		NextShmemStartup();
 void		NextEmitLog(ErrorData *edata);
 
+/* Non-deduced argument types for CallNext. */
+template <typename T>
+struct Same
+{
+	using type = T;
+};
+
+/* Calls the hook installed before memprof's, or PostgreSQL's standard function. */
+template <typename... Args>
+inline void
+CallNext(void (*next)(Args...), void (*standard)(Args...), typename Same<Args>::type... args)
+{
+	if (next)
+		next(args...);
+	else
+		standard(args...);
+}
+
 inline void
 NextExecutorStart(QueryDesc *qd, int eflags)
 {
-	if (next_executor_hooks.start)
-		next_executor_hooks.start(qd, eflags);
-	else
-		standard_ExecutorStart(qd, eflags);
+	CallNext(next_executor_hooks.start, standard_ExecutorStart, qd, eflags);
 }
 
 inline void
 NextExecutorRun(QueryDesc *qd, ScanDirection direction, uint64 count MEMPROF_EXECUTE_ONCE_PARAM)
 {
-	if (next_executor_hooks.run)
-		next_executor_hooks.run(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
-	else
-		standard_ExecutorRun(qd, direction, count MEMPROF_EXECUTE_ONCE_ARG);
+	CallNext(next_executor_hooks.run, standard_ExecutorRun, qd, direction, count
+			 MEMPROF_EXECUTE_ONCE_ARG);
 }
 
 inline void
 NextExecutorFinish(QueryDesc *qd)
 {
-	if (next_executor_hooks.finish)
-		next_executor_hooks.finish(qd);
-	else
-		standard_ExecutorFinish(qd);
+	CallNext(next_executor_hooks.finish, standard_ExecutorFinish, qd);
 }
 
 inline void
 NextExecutorEnd(QueryDesc *qd)
 {
-	if (next_executor_hooks.end)
-		next_executor_hooks.end(qd);
-	else
-		standard_ExecutorEnd(qd);
+	CallNext(next_executor_hooks.end, standard_ExecutorEnd, qd);
 }
 
 inline void
@@ -76,12 +83,8 @@ NextProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 				   ProcessUtilityContext context, ParamListInfo params,
 				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
 {
-	if (next_executor_hooks.utility)
-		next_executor_hooks.utility(pstmt, queryString, readOnlyTree, context, params,
-									queryEnv, dest, qc);
-	else
-		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
-								queryEnv, dest, qc);
+	CallNext(next_executor_hooks.utility, standard_ProcessUtility, pstmt, queryString,
+			 readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
 }								/* namespace memprof::pg */

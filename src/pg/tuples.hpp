@@ -14,6 +14,7 @@
 
 #include "boundary.hpp"
 
+#include <initializer_list>
 #include <string_view>
 
 namespace memprof::pg {
@@ -78,6 +79,14 @@ ReturnRow(FunctionCallInfo fcinfo, Fill &&fill)
 		result = HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 	});
 	return result;
+}
+
+/* Consecutive bigint columns: v[first], v[first + 1], ... */
+inline void
+Int64Columns(Datum *v, int first, std::initializer_list<int64> values)
+{
+	for (int64 x : values)
+		v[first++] = Int64GetDatum(x);
 }
 
 /* A text datum of s (palloc'd in the current context). */
