@@ -21,29 +21,6 @@ Sample::Totals() const
 	return t;
 }
 
-void
-Sample::Add(const SampleRow &proto, std::string_view name,
-			const char *ident, size_t ident_len)
-{
-	SampleRow	r = proto;
-
-	r.name_off = static_cast<uint32>(text.size());
-	r.name_len = static_cast<uint32>(name.size());
-	text.append(name.data(), name.size());
-	if (ident != nullptr)
-	{
-		r.ident_off = static_cast<uint32>(text.size());
-		r.ident_len = static_cast<int32>(ident_len);
-		text.append(ident, ident_len);
-	}
-	else
-	{
-		r.ident_off = 0;
-		r.ident_len = -1;
-	}
-	rows.push_back(r);
-}
-
 namespace {
 Sample	   *shared_scratch = nullptr;	/* allocated once, never freed */
 bool		shared_scratch_busy = false;

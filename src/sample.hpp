@@ -42,11 +42,40 @@ struct SampleTotals
 	int64		free_chunks = 0;
 };
 
+/*
+ * Bytes appended back to back: an append is a bounds check and a memcpy
+ * (the buffer grows, by doubling, only past its capacity).
+ */
+class TextBuffer
+{
+public:
+	const char *data() const { return buf_.data(); }
+	size_t		size() const { return len_; }
+	void		clear() { len_ = 0; }
+	void		reserve(size_t n)
+	{
+		if (buf_.size() < n)
+			buf_.resize(n);
+	}
+	void		Append(const char *p, size_t n)
+	{
+		if (len_ + n > buf_.size())
+			buf_.resize(std::max(2 * buf_.size(), len_ + n));
+		if (n > 0)
+			memcpy(buf_.data() + len_, p, n);
+		len_ += n;
+	}
+
+private:
+	std::vector<char> buf_;
+	size_t		len_ = 0;
+};
+
 class Sample
 {
 public:
 	std::vector<SampleRow> rows;	/* pre-order; rows[i].id == i + 1 */
-	std::string text;			/* names and idents, back to back */
+	TextBuffer	text;			/* names and idents, back to back */
 
 	std::string_view Name(const SampleRow &r) const
 	{
@@ -66,7 +95,26 @@ public:
 
 	/* Adds a row; used by the walker visitor and by decoders. */
 	void Add(const SampleRow &proto, std::string_view name,
-			 const char *ident, size_t ident_len);
+			 const char *ident, size_t ident_len)
+	{
+		SampleRow	r = proto;
+
+		r.name_off = static_cast<uint32>(text.size());
+		r.name_len = static_cast<uint32>(name.size());
+		text.Append(name.data(), name.size());
+		if (ident != nullptr)
+		{
+			r.ident_off = static_cast<uint32>(text.size());
+			r.ident_len = static_cast<int32>(ident_len);
+			text.Append(ident, ident_len);
+		}
+		else
+		{
+			r.ident_off = 0;
+			r.ident_len = -1;
+		}
+		rows.push_back(r);
+	}
 };
 
 /*

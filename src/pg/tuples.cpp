@@ -32,9 +32,10 @@ TextArrayDatum_Unsafe(const std::string_view *elems, int n)
 		bytes += INTALIGN(VARHDRSZ + elems[i].size());
 
 	Size		size = ARR_OVERHEAD_NONULLS(1) + bytes;
-	ArrayType  *a = static_cast<ArrayType *>(palloc0(size));
+	ArrayType  *a = static_cast<ArrayType *>(palloc(size));
 	char	   *p;
 
+	memset(a, 0, ARR_OVERHEAD_NONULLS(1));
 	SET_VARSIZE(a, size);
 	a->ndim = 1;
 	a->dataoffset = 0;
@@ -44,9 +45,15 @@ TextArrayDatum_Unsafe(const std::string_view *elems, int n)
 	p = ARR_DATA_PTR(a);
 	for (int i = 0; i < n; i++)
 	{
-		SET_VARSIZE(p, VARHDRSZ + elems[i].size());
+		Size		len = VARHDRSZ + elems[i].size();
+
+		uint32		zero = 0;
+
+		/* the alignment padding (at most 3 bytes, len >= 4) first, then the data */
+		memcpy(p + INTALIGN(len) - sizeof(zero), &zero, sizeof(zero));
+		SET_VARSIZE(p, len);
 		memcpy(VARDATA(p), elems[i].data(), elems[i].size());
-		p += INTALIGN(VARHDRSZ + elems[i].size());	/* padding stays zero (palloc0) */
+		p += INTALIGN(len);
 	}
 	return PointerGetDatum(a);
 }
