@@ -131,7 +131,9 @@ INSERT INTO memprof_trojan_calls VALUES
     ('memprof_folded(text)', $$SELECT %1$s.memprof_folded('total_bytes')$$),
     ('memprof_folded(bigint,text)', $$SELECT %1$s.memprof_folded(%2$s::bigint, 'used_bytes')$$),
     ('memprof_folded_diff(bigint,bigint,text)', $$SELECT %1$s.memprof_folded_diff(%2$s, %3$s, 'total_bytes')$$),
-    ('memprof_folded_pid(integer,text)', $$SELECT %1$s.memprof_folded_pid(%7$s, 'total_bytes')$$);
+    ('memprof_folded_pid(integer,text)', $$SELECT %1$s.memprof_folded_pid(%7$s, 'total_bytes')$$),
+    -- 1.3's internal functions (superuser only)
+    ('memprof_apply_privileges()', 'SELECT %1$s.memprof_apply_privileges()');
 
 CREATE TEMP TABLE memprof_trojan_members AS
     SELECT p.oid::regprocedure::text AS sig
