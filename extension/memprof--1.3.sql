@@ -18,8 +18,12 @@
  * search_path: every SQL and PL/pgSQL function runs with search_path =
  * pg_catalog, pg_temp and names the extension's objects with their schema;
  * memprof_leak_check_xact (a procedure that commits, so it cannot carry a
- * SET clause) names every function and operator with its schema.  C
- * functions that run SQL of their own do the same.
+ * SET clause) names every function and operator with its schema.
+ *
+ * The snapshot store is SQL: every statement that reads or writes the two
+ * snapshot tables is in this script (the memprof_store_* functions, the
+ * views and the PL/pgSQL functions below); the C functions sample, check
+ * their arguments, fit and build rows, and hand those functions arrays.
  */
 
 /*---- row types shared by several functions ----*/
@@ -177,33 +181,266 @@ CREATE VIEW memprof_snapshots AS
 
 COMMENT ON VIEW memprof_snapshots IS 'stored memory-context snapshots, one row each (of a leak-check run, once the run ended)';
 
+/*==== the snapshot store: internal functions, superuser only (the update
+ * from 1.2 creates them from this same text) ====*/
+
 /*
- * The snapshot functions record the calling role and then read and write
- * the tables as the extension owner, so callers need EXECUTE only and
- * cannot alter the tables directly; a role that is not a superuser may
- * drop, prune or re-baseline only the snapshots it took.  Nothing of the
- * caller's input becomes SQL text.
+ * Every statement that writes the snapshot tables, and every read of them
+ * by the C functions, is one of these.  The C entry points (memprof_snapshot
+ * and the rest) record the calling role, switch to the role that owns them
+ * (the extension's owner) and call these through SPI, passing the caller as
+ * an argument (caller, caller_super): SQL cannot see who called a C
+ * function that switched identity.  Nobody else may call them:
+ * memprof_apply_privileges() revokes them from PUBLIC and grants them to
+ * no one.  Values arrive as arguments, never as SQL text.
+ *
+ * Their plans are generic from the first call (plan_cache_mode): a session
+ * keeps one plan per statement from its first snapshot on, instead of
+ * building a generic plan at the sixth call, which a leak check across
+ * transactions would see as memory growing in CacheMemoryContext.
+ */
+
+/*
+ * Deletes the given snapshots, headers and contexts in one statement: the
+ * one way snapshots are deleted (drop, prune, retention, runs cut short).
+ * Returns how many snapshots went.
+ */
+CREATE FUNCTION memprof_store_delete(snapshot_ids bigint[]) RETURNS bigint
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+    WITH gone AS (DELETE FROM @extschema@.memprof_snapshot_header h
+                   WHERE h.id = ANY (snapshot_ids) RETURNING h.id),
+         ctx AS (DELETE FROM @extschema@.memprof_snapshot_context c
+                  WHERE c.snapshot_id = ANY (ARRAY(SELECT g.id FROM gone g)))
+    SELECT count(*) FROM gone
+$$;
+
+/*
+ * Whether caller may change snapshot snap (NULL: there is no such
+ * snapshot): a superuser may change any, another role only those it took.
+ * Snapshots taken before 1.1 recorded no role and belong to superusers.
+ */
+CREATE FUNCTION memprof_store_may_change(snap bigint, caller oid, caller_super boolean)
+RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+    SELECT caller_super OR coalesce(h.taken_by::oid = caller, false)
+      FROM @extschema@.memprof_snapshot_header h
+     WHERE h.id = snap
+$$;
+
+/* Whether run is a leak-check run of caller's in the backend (backend_pid, started). */
+CREATE FUNCTION memprof_store_run_owned(run bigint, caller oid, backend_pid integer,
+                                        started timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+    SELECT EXISTS (SELECT 1 FROM @extschema@.memprof_snapshot_header h
+                    WHERE h.run_id = run AND h.taken_by::oid = caller
+                      AND h.pid = backend_pid AND h.backend_start = started)
+$$;
+
+/*
+ * Stores one snapshot: the header (totals summed from the arrays) and one
+ * context row per array element, in one INSERT ... SELECT FROM ROWS FROM
+ * (unnest(...)), so 6,000 contexts cost one statement.  run NULL and
+ * new_run false: no leak-check run; new_run: the snapshot starts a run (its
+ * id becomes the run id) and the runs caller left incomplete in this
+ * backend are deleted (a run ends before the next starts, so those were
+ * cut short: a cancel while one of its transactions committed, which
+ * PL/pgSQL cannot catch); run given: the snapshot continues that run, which
+ * must be caller's in this backend (NULL returned, nothing stored,
+ * otherwise).  A run's snapshots stay incomplete (hidden from
+ * memprof_snapshots) until memprof_store_finish_run.  Then the newest
+ * max_snapshots are kept (0: all).  Returns the new snapshot's id.
+ */
+CREATE FUNCTION memprof_store_insert(
+    caller oid, snap_label text, snap_pid integer, snap_backend_type text,
+    snap_backend_start timestamptz, snap_taken_at timestamptz, snap_truncated boolean,
+    snap_omitted_contexts integer, run bigint, new_run boolean, max_snapshots integer,
+    ctx_ids integer[], ctx_parent_ids integer[], ctx_depths integer[], ctx_types "char"[],
+    ctx_names text[], ctx_idents text[], ctx_total_bytes bigint[], ctx_free_bytes bigint[],
+    ctx_total_nblocks bigint[], ctx_free_chunks bigint[])
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    snap bigint;
+BEGIN
+    IF run IS NOT NULL
+       AND NOT @extschema@.memprof_store_run_owned(run, caller, snap_pid, snap_backend_start) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO @extschema@.memprof_snapshot_header
+           (label, pid, backend_type, backend_start, taken_at, contexts, total_bytes, free_bytes,
+            total_nblocks, truncated, omitted_contexts, taken_by, run_id, run_complete)
+    VALUES (snap_label, snap_pid, snap_backend_type, snap_backend_start, snap_taken_at,
+            coalesce(cardinality(ctx_ids), 0),
+            coalesce((SELECT sum(u.x) FROM unnest(ctx_total_bytes) AS u(x)), 0),
+            coalesce((SELECT sum(u.x) FROM unnest(ctx_free_bytes) AS u(x)), 0),
+            coalesce((SELECT sum(u.x) FROM unnest(ctx_total_nblocks) AS u(x)), 0),
+            snap_truncated, snap_omitted_contexts, caller::regrole, run,
+            run IS NULL AND NOT new_run)
+    RETURNING id INTO snap;
+    IF new_run THEN
+        UPDATE @extschema@.memprof_snapshot_header h SET run_id = h.id WHERE h.id = snap;
+        PERFORM @extschema@.memprof_store_delete(ARRAY(
+            SELECT h.id FROM @extschema@.memprof_snapshot_header h
+             WHERE h.run_id IS NOT NULL AND NOT h.run_complete AND h.run_id <> snap
+               AND h.taken_by::oid = caller AND h.pid = snap_pid
+               AND h.backend_start = snap_backend_start));
+    END IF;
+    INSERT INTO @extschema@.memprof_snapshot_context
+           (snapshot_id, id, parent_id, depth, type, name, ident,
+            total_bytes, free_bytes, total_nblocks, free_chunks)
+    SELECT snap, u.* FROM ROWS FROM (unnest(ctx_ids), unnest(ctx_parent_ids), unnest(ctx_depths),
+                                     unnest(ctx_types), unnest(ctx_names), unnest(ctx_idents),
+                                     unnest(ctx_total_bytes), unnest(ctx_free_bytes),
+                                     unnest(ctx_total_nblocks), unnest(ctx_free_chunks)) AS u;
+    IF max_snapshots > 0 THEN
+        PERFORM @extschema@.memprof_store_delete(ARRAY(
+            SELECT h.id FROM @extschema@.memprof_snapshot_header h
+             WHERE h.id <= (SELECT k.id FROM @extschema@.memprof_snapshot_header k
+                             ORDER BY k.id DESC OFFSET max_snapshots LIMIT 1)));
+    END IF;
+    RETURN snap;
+END $$;
+
+/*
+ * Snapshot snap as arrays, one element per context in id order (ids are
+ * pre-order: parents come before children); no row when there is no such
+ * snapshot.
+ */
+CREATE FUNCTION memprof_store_read(snap bigint,
+    OUT ids integer[], OUT parent_ids integer[], OUT depths integer[], OUT types "char"[],
+    OUT names text[], OUT idents text[], OUT total_bytes bigint[], OUT free_bytes bigint[],
+    OUT total_nblocks bigint[], OUT free_chunks bigint[])
+RETURNS SETOF record
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+    SELECT a.* FROM @extschema@.memprof_snapshot_header h
+     CROSS JOIN LATERAL (
+           SELECT array_agg(c.id), array_agg(c.parent_id), array_agg(c.depth), array_agg(c.type),
+                  array_agg(c.name), array_agg(c.ident), array_agg(c.total_bytes),
+                  array_agg(c.free_bytes), array_agg(c.total_nblocks), array_agg(c.free_chunks)
+             FROM (SELECT s.* FROM @extschema@.memprof_snapshot_context s
+                    WHERE s.snapshot_id = h.id ORDER BY s.id) c) a
+     WHERE h.id = snap
+$$;
+
+/* Drops snapshot snap if caller may: NULL (no such snapshot), false (not caller's) or true. */
+CREATE FUNCTION memprof_store_drop(snap bigint, caller oid, caller_super boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    allowed boolean := @extschema@.memprof_store_may_change(snap, caller, caller_super);
+BEGIN
+    IF allowed THEN
+        PERFORM @extschema@.memprof_store_delete(ARRAY[snap]);
+    END IF;
+    RETURN allowed;
+END $$;
+
+/*
+ * Makes snapshot snap the baseline of its backend for the role that took
+ * it (one baseline per backend and role; NULL backend_start or taken_by
+ * match NULL), if caller may: NULL, false or true as memprof_store_drop.
+ */
+CREATE FUNCTION memprof_store_set_baseline(snap bigint, caller oid, caller_super boolean)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    allowed boolean := @extschema@.memprof_store_may_change(snap, caller, caller_super);
+BEGIN
+    IF allowed THEN
+        UPDATE @extschema@.memprof_snapshot_header h
+           SET is_baseline = (h.id = snap)
+          FROM @extschema@.memprof_snapshot_header me
+         WHERE me.id = snap
+           AND h.pid = me.pid
+           AND h.backend_start IS NOT DISTINCT FROM me.backend_start
+           AND h.taken_by::oid IS NOT DISTINCT FROM me.taken_by::oid
+           AND (h.is_baseline OR h.id = snap);
+    END IF;
+    RETURN allowed;
+END $$;
+
+/*
+ * Deletes all but the newest keep_last and/or those taken more than
+ * older_than ago, among caller's snapshots (all of them for a superuser);
+ * returns how many went.
+ */
+CREATE FUNCTION memprof_store_prune(keep_last integer, older_than interval, caller oid,
+                                    caller_super boolean)
+RETURNS bigint
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+    WITH mine AS (SELECT m.id, m.taken_at FROM @extschema@.memprof_snapshot_header m
+                   WHERE caller_super OR m.taken_by::oid = caller)
+    SELECT @extschema@.memprof_store_delete(ARRAY(
+        SELECT m.id FROM mine m
+         WHERE (older_than IS NOT NULL AND m.taken_at < now() - older_than)
+            OR (keep_last IS NOT NULL AND m.id <> ALL (ARRAY(
+                    SELECT k.id FROM mine k ORDER BY k.id DESC LIMIT keep_last)))))
+$$;
+
+/*
+ * The end of leak-check run run, which must be caller's in the backend
+ * (backend_pid, started): memprof_snapshots shows its snapshots from now.
+ * false (nothing changed) when it is not.
+ */
+CREATE FUNCTION memprof_store_finish_run(run bigint, caller oid, backend_pid integer,
+                                         started timestamptz)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF NOT @extschema@.memprof_store_run_owned(run, caller, backend_pid, started) THEN
+        RETURN false;
+    END IF;
+    UPDATE @extschema@.memprof_snapshot_header h SET run_complete = true WHERE h.run_id = run;
+    RETURN true;
+END $$;
+/*==== end of the snapshot store ====*/
+
+/*
+ * The snapshot functions record the calling role and then work on the
+ * tables through the memprof_store_* functions above, as the extension
+ * owner, so callers need EXECUTE only and cannot alter the tables directly;
+ * a role that is not a superuser may drop, prune or re-baseline only the
+ * snapshots it took.  Nothing of the caller's input becomes SQL text.
  */
 CREATE FUNCTION memprof_snapshot(label text DEFAULT NULL) RETURNS bigint
-AS 'MODULE_PATHNAME', 'memprof_snapshot_fn'
+AS 'MODULE_PATHNAME', 'memprof_snapshot_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_snapshot(text) IS
 'stores the calling backend''s context tree as a snapshot and returns its id';
 
 CREATE FUNCTION memprof_baseline(label text DEFAULT 'baseline') RETURNS bigint
-AS 'MODULE_PATHNAME', 'memprof_baseline_fn'
+AS 'MODULE_PATHNAME', 'memprof_baseline_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_baseline(text) IS
 'takes a snapshot and makes it this backend''s baseline for memprof_leaks';
 
 CREATE FUNCTION memprof_set_baseline(id bigint) RETURNS void
-AS 'MODULE_PATHNAME', 'memprof_set_baseline_fn'
+AS 'MODULE_PATHNAME', 'memprof_set_baseline_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_set_baseline(bigint) IS
 'makes an existing snapshot the baseline of its backend (for the role that took it)';
 
 CREATE FUNCTION memprof_snapshot_drop(id bigint) RETURNS boolean
-AS 'MODULE_PATHNAME', 'memprof_snapshot_drop_fn'
+AS 'MODULE_PATHNAME', 'memprof_snapshot_drop_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_snapshot_drop(bigint) IS 'deletes one snapshot (a superuser''s, or one the caller took)';
 
@@ -214,14 +451,14 @@ COMMENT ON FUNCTION memprof_snapshot_drop(bigint) IS 'deletes one snapshot (a su
 CREATE FUNCTION memprof_snapshot_prune(keep_last integer DEFAULT NULL,
                                        older_than interval DEFAULT NULL)
 RETURNS bigint
-AS 'MODULE_PATHNAME', 'memprof_snapshot_prune_fn'
+AS 'MODULE_PATHNAME', 'memprof_snapshot_prune_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_snapshot_prune(integer, interval) IS
 'deletes all but the newest keep_last snapshots and/or those older than older_than (a non-superuser: among its own)';
 
 CREATE FUNCTION memprof_snapshot_contexts(snapshot_id bigint)
 RETURNS SETOF memprof_context_row
-AS 'MODULE_PATHNAME', 'memprof_snapshot_contexts_fn'
+AS 'MODULE_PATHNAME', 'memprof_snapshot_contexts_1_3'
 LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_snapshot_contexts(bigint) IS
 'a stored snapshot with the columns of memprof_contexts';
@@ -233,7 +470,7 @@ CREATE FUNCTION memprof_diff(
     OUT total_bytes_from bigint, OUT total_bytes_to bigint, OUT total_bytes_delta bigint,
     OUT used_bytes_from bigint, OUT used_bytes_to bigint, OUT used_bytes_delta bigint)
 RETURNS SETOF record
-AS 'MODULE_PATHNAME', 'memprof_diff_fn'
+AS 'MODULE_PATHNAME', 'memprof_diff_1_3'
 LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_diff(bigint, bigint, boolean) IS
 'growth per context path between two snapshots, largest used-bytes growth first, then a totals row with path_names NULL; paths whose figures did not change are left out unless include_unchanged';
@@ -275,7 +512,7 @@ COMMENT ON FUNCTION memprof_leak_check(text, integer, integer) IS
 
 CREATE FUNCTION memprof_leak_fit(snapshot_ids bigint[])
 RETURNS SETOF memprof_fit_row
-AS 'MODULE_PATHNAME', 'memprof_leak_fit_fn'
+AS 'MODULE_PATHNAME', 'memprof_leak_fit_1_3'
 LANGUAGE C STABLE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_leak_fit(bigint[]) IS
 'the leak-check fit over stored snapshots, in the order given';
@@ -287,14 +524,14 @@ COMMENT ON FUNCTION memprof_leak_fit(bigint[]) IS
  * backend.
  */
 CREATE FUNCTION memprof_leak_xact_snapshot(label text, run_id bigint) RETURNS bigint
-AS 'MODULE_PATHNAME', 'memprof_leak_xact_snapshot_fn'
+AS 'MODULE_PATHNAME', 'memprof_leak_xact_snapshot_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_leak_xact_snapshot(text, bigint) IS
 'a snapshot in a memprof_leak_check_xact run (run_id NULL: starts a run); returns the snapshot id';
 
 /* The end of a leak-check run: memprof_snapshots shows its snapshots from now. */
 CREATE FUNCTION memprof_leak_xact_finish(run_id bigint) RETURNS void
-AS 'MODULE_PATHNAME', 'memprof_leak_xact_finish_fn'
+AS 'MODULE_PATHNAME', 'memprof_leak_xact_finish_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_leak_xact_finish(bigint) IS
 'marks a memprof_leak_check_xact run of the caller''s in this backend complete';
@@ -516,7 +753,7 @@ COMMENT ON FUNCTION memprof_backend_contexts(integer, integer) IS
 'the whole memory-context tree of any backend or auxiliary process (signals it; superuser unless granted)';
 
 CREATE FUNCTION memprof_snapshot(label text, pid integer) RETURNS bigint
-AS 'MODULE_PATHNAME', 'memprof_snapshot_pid_fn'
+AS 'MODULE_PATHNAME', 'memprof_snapshot_pid_1_3'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION memprof_snapshot(text, integer) IS
 'stores another process''s context tree as a snapshot and returns its id (signals it; superuser unless granted)';
@@ -744,8 +981,9 @@ GRANT SELECT ON memprof_server_by_type, memprof_top_consumers TO pg_read_all_sta
  * memprof_statements_reset, for superusers only; the functions that signal
  * another process (memprof_backend_contexts, memprof_snapshot(text,
  * integer), memprof_folded_pid), for superusers only like core's
- * pg_log_backend_memory_contexts, grantable with GRANT EXECUTE; and this
- * function itself, for superusers only and granted to no one.  A loop over the extension's members, so a function
+ * pg_log_backend_memory_contexts, grantable with GRANT EXECUTE; and the
+ * internal ones (memprof_store_*, this function), for superusers only and
+ * granted to no one.  A loop over the extension's members, so a function
  * added later cannot be forgotten; every script that adds functions ends by
  * calling it.
  */
@@ -769,6 +1007,7 @@ BEGIN
         kind := CASE f.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END;
         EXECUTE format('REVOKE ALL ON %s %s FROM PUBLIC', kind, f.sig);
         IF f.proname IN ('memprof_statements_reset', 'memprof_apply_privileges')
+           OR f.proname LIKE 'memprof\_store\_%'
            OR f.oid IN ('@extschema@.memprof_backend_contexts(integer,integer)'::regprocedure,
                         '@extschema@.memprof_snapshot(text,integer)'::regprocedure,
                         '@extschema@.memprof_folded_pid(integer,text)'::regprocedure) THEN
