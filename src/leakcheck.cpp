@@ -260,7 +260,7 @@ MEMPROF_FUNCTION(memprof_leak_check_fn)
  * memprof_leak_fit(snapshot_ids bigint[]): the same fit over stored
  * snapshots, in the order given (used by memprof_leak_check_xact).
  */
-MEMPROF_FUNCTION(memprof_leak_fit_fn)
+MEMPROF_FUNCTION(memprof_leak_fit_1_3)
 {
 	std::vector<int64> ids = memprof::ArgInt64Array(fcinfo, 0, "snapshot_ids");
 
@@ -270,10 +270,11 @@ MEMPROF_FUNCTION(memprof_leak_fit_fn)
 
 	memprof::GrowthFit fit;
 	memprof::Sample sample;
+	memprof::pg::StoreRef store = memprof::pg::StoreOf(fcinfo);
 
 	for (int64 id : ids)
 	{
-		memprof::LoadSnapshot(id, sample);
+		memprof::LoadSnapshot(store, id, sample);
 		fit.Add(sample);
 	}
 	memprof::EmitFitRows(fcinfo, fit, Thresholds());

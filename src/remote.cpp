@@ -866,7 +866,7 @@ MEMPROF_FUNCTION(memprof_backend_contexts_fn)
 }
 
 /* memprof_snapshot(label, pid): another process's tree as a snapshot. */
-MEMPROF_FUNCTION(memprof_snapshot_pid_fn)
+MEMPROF_FUNCTION(memprof_snapshot_pid_1_3)
 {
 	const char *label = memprof::ArgCString(fcinfo, 0);
 	int32		pid = memprof::ArgInt32(fcinfo, 1, "pid");
@@ -886,7 +886,7 @@ MEMPROF_FUNCTION(memprof_snapshot_pid_fn)
 	m.taken_at = info.taken_at;
 	m.truncated = info.truncated;
 	m.omitted_contexts = info.omitted;
-	PG_RETURN_INT64(memprof::StoreSnapshot(sample, m));
+	PG_RETURN_INT64(memprof::StoreSnapshot(memprof::pg::StoreOf(fcinfo), sample, m));
 }
 
 /* memprof_fetch_buffers(): state of the remote-fetch buffers (diagnostics). */

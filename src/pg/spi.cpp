@@ -5,46 +5,64 @@
 
 namespace memprof::pg {
 
-/*
- * PG15 keeps get_extension_schema() static, so ask the catalog, with every
- * operator schema-qualified whatever the caller's search_path.
- */
-ExtensionSpi
-OpenExtensionSpi_Unsafe()
+StoreRef
+StoreOf(FunctionCallInfo fcinfo)
 {
-	ExtensionSpi x;
-	bool		isnull;
-	int			rc;
+	StoreRef	ref{nullptr, InvalidOid};
 
+	PgCall([&]() {
+		Oid			fn = fcinfo->flinfo != nullptr ? fcinfo->flinfo->fn_oid : InvalidOid;
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+		Oid			nsp;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "memprof: cache lookup failed for function %u", fn);
+		nsp = ((Form_pg_proc) GETSTRUCT(tup))->pronamespace;
+		ref.owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+		ReleaseSysCache(tup);
+		ref.schema = quote_identifier(get_namespace_name(nsp));
+	});
+	return ref;
+}
+
+StoreSession
+OpenStore_Unsafe(const StoreRef &ref)
+{
+	StoreSession x;
+
+	x.schema = ref.schema;
 	x.caller = GetUserId();
 	x.caller_super = superuser();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "memprof: SPI_connect failed");
-	rc = SPI_execute("SELECT pg_catalog.quote_ident(n.nspname), e.extowner, "
-					 "e.extversion OPERATOR(pg_catalog.=) '1.0', "
-					 "e.extversion OPERATOR(pg_catalog.<>) ALL ('{1.0,1.1}'::pg_catalog.text[]) "
-					 "FROM pg_catalog.pg_extension e "
-					 "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace "
-					 "WHERE e.extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"memprof\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION memprof.")));
-	x.schema = TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	x.owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	x.v10 = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	x.run_complete = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	GetUserIdAndSecContext(&x.save_user, &x.save_sec);
-	SetUserIdAndSecContext(x.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(ref.owner, x.save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	return x;
 }
 
 void
-CloseExtensionSpi_Unsafe(const ExtensionSpi &x)
+CloseStore_Unsafe(const StoreSession &x)
 {
 	SetUserIdAndSecContext(x.save_user, x.save_sec);
 	SPI_finish();
+}
+
+Datum
+StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types, Datum *vals,
+				 const char *nulls, bool *isnull)
+{
+	StringInfoData sql;
+	int			rc;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s.%s(", x.schema, fn);
+	for (int i = 1; i <= nargs; i++)
+		appendStringInfo(&sql, i > 1 ? ", $%d" : "$%d", i);
+	appendStringInfoChar(&sql, ')');
+	rc = SPI_execute_with_args(sql.data, nargs, types, vals, nulls, false, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "memprof: %s failed (%d)", fn, rc);
+	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 }
 
 bool

@@ -1,8 +1,8 @@
 /*
  * spi.hpp: running SQL from C++ through SPI.
  *
- * ExtensionSpi  one SPI connection for the snapshot store's statements, run
- *               as the extension's owner with every name schema-qualified.
+ * WithStore     one SPI connection to the snapshot store's SQL functions,
+ *               run as the extension's owner.
  * StatementRunner  the leak check's connection: runs a caller's statement
  *               again and again under one GUC nest level.
  */
@@ -16,48 +16,69 @@
 namespace memprof::pg {
 
 /*
- * What the store's statements need to know about the installed extension:
- * its schema (quoted), its owner, and whether the tables still have
- * version 1.0's columns (a 1.0 install running this library before ALTER
- * EXTENSION memprof UPDATE), and who called.
+ * Where the snapshot store's SQL functions (memprof_store_* in the install
+ * script) are and whom they run as: the schema (quoted) and the owner of
+ * the SQL-callable C function being run.  Read from that function's own
+ * pg_proc row (fcinfo->flinfo->fn_oid), one syscache lookup, so no query
+ * runs to find them.  The functions of an extension are owned by the role
+ * that created it (memprof is superuser-only to create), so that owner is
+ * the extension's owner; it holds EXECUTE on the internal functions, which
+ * nobody else is granted.
  */
-struct ExtensionSpi
+struct StoreRef
 {
 	const char *schema;
 	Oid			owner;
-	bool		v10;			/* columns level/nblocks, no taken_by/run_id */
-	bool		run_complete;	/* 1.2 on: runs are marked complete when they end */
-	Oid			caller;			/* GetUserId() when the function was called */
+};
+
+StoreRef	StoreOf(FunctionCallInfo fcinfo);
+
+/*
+ * One SPI connection to the store, run as StoreRef's owner: who called
+ * (GetUserId() and superuser() before the switch, passed to the internal
+ * functions as arguments, since SQL run as the owner cannot see its
+ * caller), and what to restore.
+ */
+struct StoreSession
+{
+	const char *schema;
+	Oid			caller;
 	bool		caller_super;
 	Oid			save_user;
 	int			save_sec;
 };
 
 /*
- * SPI_connect, the extension's schema and owner (42704-like 55000 when the
- * extension is not installed in this database), and the switch to the
- * owner's identity; Close undoes both, and so does the (sub)transaction
- * abort on error.
+ * SPI_connect and the switch to the owner's identity; Close undoes both,
+ * and so does the (sub)transaction abort on error.
  */
-ExtensionSpi OpenExtensionSpi_Unsafe();
-void		CloseExtensionSpi_Unsafe(const ExtensionSpi &x);
+StoreSession OpenStore_Unsafe(const StoreRef &ref);
+void		CloseStore_Unsafe(const StoreSession &x);
 
 /*
- * Runs body(const ExtensionSpi &) between the two.  body runs in a
+ * Runs body(const StoreSession &) between the two.  body runs in a
  * PostgreSQL frame: it calls SPI directly, must not throw and holds no
  * object with a destructor.  A PostgreSQL error in it is thrown as PgError.
  */
 template <typename Body>
 void
-WithExtensionSpi(Body &&body)
+WithStore(const StoreRef &ref, Body &&body)
 {
 	PgCall([&]() {
-		ExtensionSpi x = OpenExtensionSpi_Unsafe();
+		StoreSession x = OpenStore_Unsafe(ref);
 
 		body(x);
-		CloseExtensionSpi_Unsafe(x);
+		CloseStore_Unsafe(x);
 	});
 }
+
+/*
+ * SELECT <schema>.fn($1, ..., $nargs): the one value of its one row (a
+ * by-value type: it is read before SPI's memory goes).  nulls as
+ * SPI_execute_with_args takes them (NULL: none).
+ */
+Datum		StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types,
+							 Datum *vals, const char *nulls, bool *isnull);
 
 /* Whether interval *iv is negative; its text for messages. */
 bool		IntervalIsNegative(const Interval *iv);

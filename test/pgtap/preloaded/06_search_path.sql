@@ -128,7 +128,19 @@ INSERT INTO memprof_trojan_calls VALUES
     ('memprof_folded(text)', $$SELECT %1$s.memprof_folded('total_bytes')$$),
     ('memprof_folded(bigint,text)', $$SELECT %1$s.memprof_folded(%2$s::bigint, 'used_bytes')$$),
     ('memprof_folded_diff(bigint,bigint,text)', $$SELECT %1$s.memprof_folded_diff(%2$s, %3$s, 'total_bytes')$$),
-    ('memprof_folded_pid(integer,text)', $$SELECT %1$s.memprof_folded_pid(%7$s, 'total_bytes')$$);
+    ('memprof_folded_pid(integer,text)', $$SELECT %1$s.memprof_folded_pid(%7$s, 'total_bytes')$$),
+    -- 1.3's internal functions (superuser only): the snapshot store and the privileges
+    ('memprof_store_delete(bigint[])', 'SELECT %1$s.memprof_store_delete(ARRAY[%5$s]::bigint[])'),
+    ('memprof_store_may_change(bigint,oid,boolean)', 'SELECT %1$s.memprof_store_may_change(%2$s, 10, false)'),
+    ('memprof_store_run_owned(bigint,oid,integer,timestamp with time zone)', 'SELECT %1$s.memprof_store_run_owned(%6$s, 10, 0, NULL)'),
+    ('memprof_store_insert(oid,text,integer,text,timestamp with time zone,timestamp with time zone,boolean,integer,bigint,boolean,integer,integer[],integer[],integer[],"char"[],text[],text[],bigint[],bigint[],bigint[],bigint[])',
+     $$SELECT %1$s.memprof_store_insert(10, 'trojan store', 1, 'test', NULL, pg_catalog.now(), false, 0, NULL, false, 10000, '{1}', '{0}', '{0}', '{a}', '{TopMemoryContext}', '{NULL}', '{8192}', '{100}', '{1}', '{0}')$$),
+    ('memprof_store_read(bigint)', 'SELECT %1$s.memprof_store_read(%2$s)'),
+    ('memprof_store_drop(bigint,oid,boolean)', 'SELECT %1$s.memprof_store_drop(%4$s, 10, true)'),
+    ('memprof_store_set_baseline(bigint,oid,boolean)', 'SELECT %1$s.memprof_store_set_baseline(%2$s, 10, true)'),
+    ('memprof_store_prune(integer,interval,oid,boolean)', $$SELECT %1$s.memprof_store_prune(1000, '1 day'::interval, 10, true)$$),
+    ('memprof_store_finish_run(bigint,oid,integer,timestamp with time zone)', 'SELECT %1$s.memprof_store_finish_run(%6$s, 10, 0, NULL)'),
+    ('memprof_apply_privileges()', 'SELECT %1$s.memprof_apply_privileges()');
 
 CREATE TEMP TABLE memprof_trojan_members AS
     SELECT p.oid::regprocedure::text AS sig
