@@ -1018,5 +1018,41 @@ BEGIN
     END LOOP;
 END $$;
 
+/*
+ * What each function is for, as \df+ shows it.  The internal ones (their
+ * COMMENT begins "internal:") are the snapshot store's statements and the
+ * privilege rule; they have no reference page.
+ */
+COMMENT ON FUNCTION memprof_store_delete(bigint[]) IS
+'internal: deletes snapshots, headers and contexts (the one delete path)';
+COMMENT ON FUNCTION memprof_store_may_change(bigint, oid, boolean) IS
+'internal: whether a role may change a snapshot (NULL: no such snapshot)';
+COMMENT ON FUNCTION memprof_store_run_owned(bigint, oid, integer, timestamp with time zone) IS
+'internal: whether a leak-check run is the role''s in the given backend';
+COMMENT ON FUNCTION memprof_store_insert(oid, text, integer, text, timestamp with time zone, timestamp with time zone, boolean, integer, bigint, boolean, integer, integer[], integer[], integer[], "char"[], text[], text[], bigint[], bigint[], bigint[], bigint[]) IS
+'internal: stores one snapshot from arrays, then applies memprof.max_snapshots';
+COMMENT ON FUNCTION memprof_store_read(bigint) IS
+'internal: one snapshot back as arrays, in context id order';
+COMMENT ON FUNCTION memprof_store_drop(bigint, oid, boolean) IS
+'internal: deletes a snapshot the role may change';
+COMMENT ON FUNCTION memprof_store_set_baseline(bigint, oid, boolean) IS
+'internal: makes a snapshot its backend''s baseline for the role that took it';
+COMMENT ON FUNCTION memprof_store_prune(integer, interval, oid, boolean) IS
+'internal: retention among the role''s snapshots';
+COMMENT ON FUNCTION memprof_store_finish_run(bigint, oid, integer, timestamp with time zone) IS
+'internal: marks a leak-check run complete';
+COMMENT ON FUNCTION memprof_apply_privileges() IS
+'internal: revokes and grants EXECUTE on every function and procedure of the extension by its one rule';
+COMMENT ON FUNCTION memprof_backend_summaries() IS
+'the rows of memprof_backends: one per live process, its published summary and /proc figures';
+COMMENT ON FUNCTION memprof_backend_history_rows() IS
+'the rows of memprof_backend_history: recently exited processes, newest first';
+COMMENT ON FUNCTION memprof_statements_rows() IS
+'the rows of memprof_statements: one per statement kept in the shared table';
+COMMENT ON FUNCTION memprof_fold(text[], bigint) IS
+'one flame-graph (folded stack) line: the path''s names joined by ";" and a byte count';
+COMMENT ON FUNCTION memprof_fold_pick(text, bigint, bigint) IS
+'the byte count a folded-stack function draws: total_bytes or used_bytes, by name';
+
 SELECT @extschema@.memprof_apply_privileges();
 /*==== end of privileges ====*/
