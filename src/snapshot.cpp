@@ -525,27 +525,11 @@ namespace {
 [[noreturn]] void
 NeedsUpdate()
 {
-	char		version[64] = "?";
+	std::string version = memprof::pg::InstalledVersion();
 
-	memprof::PgCall([&]() {
-		int			rc;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "memprof: SPI_connect failed");
-		rc = SPI_execute("SELECT extversion FROM pg_catalog.pg_extension "
-						 "WHERE extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
-		if (rc == SPI_OK_SELECT && SPI_processed == 1)
-		{
-			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-
-			if (v != nullptr)
-				strlcpy(version, v, sizeof(version));
-		}
-		SPI_finish();
-	});
 	throw memprof::Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
 						 "memprof snapshot functions of version %s need ALTER EXTENSION memprof UPDATE",
-						 version)
+						 version.c_str())
 		.Hint("The memprof library installed is version 1.3; ALTER EXTENSION memprof UPDATE "
 			  "brings this database's memprof objects to it and keeps the stored snapshots.");
 }

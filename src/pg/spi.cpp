@@ -65,6 +65,30 @@ StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types, D
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 }
 
+std::string
+InstalledVersion()
+{
+	char		version[64] = "?";
+
+	PgCall([&]() {
+		int			rc;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "memprof: SPI_connect failed");
+		rc = SPI_execute("SELECT extversion FROM pg_catalog.pg_extension "
+						 "WHERE extname OPERATOR(pg_catalog.=) 'memprof'", true, 1);
+		if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			char	   *v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			if (v != nullptr)
+				strlcpy(version, v, sizeof(version));
+		}
+		SPI_finish();
+	});
+	return version;
+}
+
 bool
 IntervalIsNegative(const Interval *iv)
 {

@@ -80,6 +80,9 @@ WithStore(const StoreRef &ref, Body &&body)
 Datum		StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types,
 							 Datum *vals, const char *nulls, bool *isnull);
 
+/* The version of memprof installed in this database ("?" if none). */
+std::string InstalledVersion();
+
 /* Whether interval *iv is negative; its text for messages. */
 bool		IntervalIsNegative(const Interval *iv);
 const char *IntervalText(const Interval *iv);

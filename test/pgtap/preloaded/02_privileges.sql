@@ -9,8 +9,10 @@
 -- effects are rolled back.  The rule: memprof_fold and memprof_fold_pick
 -- (formatting only) are PUBLIC; memprof_statements_reset and the functions
 -- that signal another process are for superusers only, like core's
--- pg_log_backend_memory_contexts; every other one is for pg_read_all_stats
--- members.  (The views and tables, and the messages: sql/03_privileges.sql.)
+-- pg_log_backend_memory_contexts; the internal ones (COMMENT "internal:
+-- ...": the snapshot store's statements, memprof_apply_privileges) are for
+-- superusers only, granted to no one; every other one is for
+-- pg_read_all_stats members.  (The views and tables, and the messages: sql/03_privileges.sql.)
 BEGIN;
 SELECT plan(4);
 
@@ -59,10 +61,16 @@ SELECT is(ARRAY(SELECT sig || ' ' || outcome FROM matrix
           ARRAY['memprof_fold(text[],bigint) runs', 'memprof_fold_pick(text,bigint,bigint) runs'],
           'unprivileged role: refused every function and procedure but the two formatting helpers');
 SELECT is(ARRAY(SELECT sig || ' ' || outcome FROM matrix
-                 WHERE role = 'memprof_tap_stats' AND outcome <> 'runs' ORDER BY sig),
-          ARRAY['memprof_backend_contexts(integer,integer) refused', 'memprof_folded_pid(integer,text) refused',
-                'memprof_snapshot(text,integer) refused', 'memprof_statements_reset() refused'],
-          'pg_read_all_stats member: runs all but the reset and the functions that signal another process');
+                 WHERE role = 'memprof_tap_stats' AND outcome <> 'runs' ORDER BY 1),
+          ARRAY(SELECT x FROM (SELECT unnest(ARRAY[
+                    'memprof_backend_contexts(integer,integer) refused', 'memprof_folded_pid(integer,text) refused',
+                    'memprof_snapshot(text,integer) refused', 'memprof_statements_reset() refused']) AS x
+                 UNION ALL
+                SELECT sig || ' refused' FROM matrix
+                 WHERE role = 'none' AND obj_description(sig::regprocedure, 'pg_proc') LIKE 'internal:%') i
+                 ORDER BY 1),
+          'pg_read_all_stats member: runs all but the reset, the functions that signal another process '
+          'and the internal ones (the snapshot store''s statements, the privilege rule)');
 SELECT is(ARRAY(SELECT sig || ' ' || outcome FROM matrix WHERE role = 'none' AND outcome <> 'runs' ORDER BY sig),
           '{}'::text[], 'superuser: runs every function and procedure');
 
