@@ -276,8 +276,15 @@ LoadSnapshot(const pg::StoreRef &store, int64 id, Sample &out)
 		throw NoSuchSnapshot(id);
 }
 
+namespace {
+
+/*
+ * Calls the store's fn(snap, caller, caller_super), one of the functions
+ * that change a snapshot the caller may change: true when it ran, false
+ * when there is no snapshot id; 42501 when the caller may not change it.
+ */
 bool
-DropSnapshot(const pg::StoreRef &store, int64 id)
+ChangeOwnSnapshot(const pg::StoreRef &store, const char *fn, int64 id)
 {
 	bool		found = false;
 
@@ -286,8 +293,7 @@ DropSnapshot(const pg::StoreRef &store, int64 id)
 		Datum		vals[3] = {Int64GetDatum(id), ObjectIdGetDatum(x.caller),
 		BoolGetDatum(x.caller_super)};
 		bool		isnull;
-		Datum		allowed = pg::StoreCall_Unsafe(x, "memprof_store_drop", 3, types, vals, nullptr,
-												   &isnull);
+		Datum		allowed = pg::StoreCall_Unsafe(x, fn, 3, types, vals, nullptr, &isnull);
 
 		found = !isnull;
 		if (found && !DatumGetBool(allowed))
@@ -296,28 +302,22 @@ DropSnapshot(const pg::StoreRef &store, int64 id)
 	return found;
 }
 
+}								/* namespace */
+
+bool
+DropSnapshot(const pg::StoreRef &store, int64 id)
+{
+	return ChangeOwnSnapshot(store, "memprof_store_drop", id);
+}
+
 void
 SetBaseline(const pg::StoreRef &store, int64 id)
 {
-	bool		found = false;
-
 	/*
 	 * One baseline per backend and role: each role's baseline of a backend
 	 * is its own (memprof_store_set_baseline).
 	 */
-	pg::WithStore(store, [&](const pg::StoreSession &x) {
-		Oid			types[3] = {INT8OID, OIDOID, BOOLOID};
-		Datum		vals[3] = {Int64GetDatum(id), ObjectIdGetDatum(x.caller),
-		BoolGetDatum(x.caller_super)};
-		bool		isnull;
-		Datum		allowed = pg::StoreCall_Unsafe(x, "memprof_store_set_baseline", 3, types, vals,
-												   nullptr, &isnull);
-
-		found = !isnull;
-		if (found && !DatumGetBool(allowed))
-			RaiseNotTakenBy_Unsafe(x, id);
-	});
-	if (!found)
+	if (!ChangeOwnSnapshot(store, "memprof_store_set_baseline", id))
 		throw NoSuchSnapshot(id);
 }
 
