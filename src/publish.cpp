@@ -157,7 +157,7 @@ EnsureProcessInit()
 	own_slot->live.peak = alloc.peak;
 	alloc.live = &own_slot->live;
 	BudgetProcessInit();
-	before_shmem_exit(OnExit, (Datum) 0);
+	pg::AtProcessExit(OnExit);
 	return true;
 }
 
