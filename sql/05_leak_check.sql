@@ -125,6 +125,8 @@ CALL memprof_leak_check_xact('SELECT 1', 2);
 SELECT * FROM memprof_leak_fit(ARRAY[1]::bigint[]);
 SELECT * FROM memprof_leak_fit(ARRAY[1, NULL, 2]::bigint[]);
 SELECT * FROM memprof_leak_fit(NULL);
+SELECT * FROM memprof_leak_fit(ARRAY[[1, 2], [3, 4]]::bigint[]);
+SELECT * FROM memprof_leak_fit(ARRAY[-1, 0, 9223372036854775807]::bigint[]);
 \set VERBOSITY default
 SELECT memprof_snapshot_prune(keep_last => 0);
 SELECT memprof_test_leak_free();

@@ -76,11 +76,30 @@ SELECT (SELECT sum(contexts) FROM memprof_context_groups
 
 -- Snapshots and memprof_diff: prepared statements live in
 -- CacheMemoryContext until deallocated, one CachedPlanSource each.
-SELECT memprof_snapshot('essentials warm-up') > 0 AS warmed_up;
+SELECT memprof_snapshot('essentials warm-up') AS warm_id \gset
+-- reading a snapshot back once caches the store's plans (from 18 SQL
+-- functions keep theirs), so the later reads add no contexts of their own
+SELECT count(*) > 0 AS warmed_up FROM memprof_snapshot_contexts(:warm_id);
 SELECT memprof_snapshot('before') AS before_id \gset
 SELECT format('PREPARE ess_p%s AS SELECT %s AS ess_prepared_statement', g, g)
   FROM generate_series(1, 12) g \gexec
 SELECT memprof_snapshot('after') AS after_id \gset
+-- The stored snapshot, written and read back through the store, against
+-- core's view read just after it: the children of CacheMemoryContext
+-- (relcache entries, plans, catalog caches) are the same contexts by name,
+-- each name as many times.  Core names a context's parent in its parent
+-- column on 15, and by context ids in path (the context's own id last)
+-- from 18.
+WITH s AS (SELECT name, count(*) AS n FROM memprof_snapshot_contexts(:after_id)
+            WHERE depth = 2 AND path_names[2] = 'CacheMemoryContext' GROUP BY 1),
+     core AS (SELECT to_jsonb(b) AS j FROM pg_backend_memory_contexts b),
+     c AS (SELECT j->>'name' AS name, count(*) AS n FROM core
+            WHERE j->>'parent' = 'CacheMemoryContext'
+               OR j->'path'->-2 = (SELECT j->'path'->-1 FROM core WHERE j->>'name' = 'CacheMemoryContext')
+            GROUP BY 1)
+SELECT count(*) FILTER (WHERE s.n IS DISTINCT FROM c.n) <= 2 AS at_most_2_names_differ,
+       sum(s.n) FILTER (WHERE s.n = c.n) >= 20 AS contexts_compared_20_or_more
+  FROM s FULL JOIN c USING (name);
 SELECT label, pid = pg_backend_pid() AS own_pid, backend_type, truncated
   FROM memprof_snapshots WHERE id IN (:before_id, :after_id) ORDER BY id;
 SELECT (SELECT count(*) FROM memprof_snapshot_contexts(:before_id)

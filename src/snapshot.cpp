@@ -224,14 +224,9 @@ LoadSnapshot(const pg::StoreRef &store, int64 id, Sample &out)
 		bool	   *nn, *inulls;
 		HeapTuple	tup;
 		TupleDesc	desc;
-		int			rc;
 		int			n;
 
-		rc = SPI_execute_with_args(psprintf("SELECT * FROM %s.memprof_store_read($1)", x.schema),
-								   1, types, vals, NULL, true, 1);
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "memprof: could not read snapshot %lld", static_cast<long long>(id));
-		if (SPI_processed != 1)
+		if (pg::StoreRows_Unsafe(x, "memprof_store_read", 1, types, vals, nullptr, true) != 1)
 			return;				/* no such snapshot */
 		found = true;
 		tup = SPI_tuptable->vals[0];

@@ -47,21 +47,30 @@ CloseStore_Unsafe(const StoreSession &x)
 	SPI_finish();
 }
 
-Datum
-StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types, Datum *vals,
-				 const char *nulls, bool *isnull)
+uint64
+StoreRows_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types, Datum *vals,
+				 const char *nulls, bool read_only)
 {
 	StringInfoData sql;
 	int			rc;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s.%s(", x.schema, fn);
+	appendStringInfo(&sql, "SELECT * FROM %s.%s(", x.schema, fn);
 	for (int i = 1; i <= nargs; i++)
 		appendStringInfo(&sql, i > 1 ? ", $%d" : "$%d", i);
 	appendStringInfoChar(&sql, ')');
-	rc = SPI_execute_with_args(sql.data, nargs, types, vals, nulls, false, 1);
-	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+	rc = SPI_execute_with_args(sql.data, nargs, types, vals, nulls, read_only, 0);
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "memprof: %s failed (%d)", fn, rc);
+	return SPI_processed;
+}
+
+Datum
+StoreCall_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types, Datum *vals,
+				 const char *nulls, bool *isnull)
+{
+	if (StoreRows_Unsafe(x, fn, nargs, types, vals, nulls, false) != 1)
+		elog(ERROR, "memprof: %s returned no row", fn);
 	return SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 }
 

@@ -73,7 +73,15 @@ WithStore(const StoreRef &ref, Body &&body)
 }
 
 /*
- * SELECT <schema>.fn($1, ..., $nargs): the one value of its one row (a
+ * SELECT * FROM <schema>.fn($1, ..., $nargs): how many rows it returned,
+ * left in SPI_tuptable.  nulls as SPI_execute_with_args takes them (NULL:
+ * none).
+ */
+uint64		StoreRows_Unsafe(const StoreSession &x, const char *fn, int nargs, Oid *types,
+							 Datum *vals, const char *nulls, bool read_only);
+
+/*
+ * The same for a function returning one value: that value (a
  * by-value type: it is read before SPI's memory goes).  nulls as
  * SPI_execute_with_args takes them (NULL: none).
  */
